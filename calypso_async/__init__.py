@@ -1,0 +1,61 @@
+"""calypso_async: the async Python SDK for the Calypso Pay API.
+
+>>> from calypso_async import AsyncCalypso  # doctest: +SKIP
+"""
+
+from ._client import NOT_GIVEN, AsyncCalypso
+from ._clock import ServerClock
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CalypsoError,
+    ConflictError,
+    DuplicateIdempotencyKeyError,
+    InvalidResponseError,
+    InvalidTimestampError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+    SyncFacadeError,
+    WebhookPayloadError,
+    WebhookSignatureError,
+)
+from ._model import Model, OpenEnum
+from ._retry import RetryPolicy
+from ._transport import AiohttpTransport, AsyncTransport, Request, Response
+from ._version import __version__
+
+__all__ = [
+    "AsyncCalypso",
+    "NOT_GIVEN",
+    "ServerClock",
+    "RetryPolicy",
+    "Model",
+    "OpenEnum",
+    "AsyncTransport",
+    "AiohttpTransport",
+    "Request",
+    "Response",
+    "CalypsoError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "NotFoundError",
+    "InvalidTimestampError",
+    "ConflictError",
+    "DuplicateIdempotencyKeyError",
+    "RateLimitError",
+    "ServerError",
+    "InvalidResponseError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "OutcomeUnknownError",
+    "WebhookSignatureError",
+    "WebhookPayloadError",
+    "SyncFacadeError",
+    "__version__",
+]

@@ -1,0 +1,140 @@
+"""The client's idea of the server's clock.
+
+Every signed body carries ``timestamp`` (Unix ms), and the server rejects anything more than 3 minutes
+away from its own clock (errorCode 011). Machines drift, VMs resume from suspend and containers start with
+wrong clocks, so the client estimates server time instead of trusting ``time.time()``:
+
+* Every response's ``Date`` header (1-second resolution) says the server time lay in
+  ``[Date, Date + 1 s)`` at some moment between sending and receiving. If the current estimate falls
+  outside that interval (widened by half the round trip), the estimate is re-anchored to its middle at the
+  round-trip midpoint. Inside it, nothing changes, so a correct estimate does not jitter.
+* The estimate is anchored to ``time.monotonic()``: once synchronised, a step of the local wall clock
+  (NTP jump, DST mistake, manual change) does not move it.
+* A timestamp rejection re-anchors unconditionally from that response and the call is retried once.
+
+One :class:`ServerClock` is shared by every request of a client; updates are single attribute assignments,
+safe under concurrent tasks and threads.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from typing import Callable
+
+__all__ = ["ServerClock", "WINDOW_MS", "parse_http_date"]
+
+logger = logging.getLogger("calypso")
+
+WINDOW_MS = 180_000
+"""The server's acceptance window around its own clock, either side (README: Timestamp window)."""
+
+WARN_OFFSET_MS = 60_000
+"""Offsets beyond this are logged as a warning: a third of the window is gone before any network delay."""
+
+_DATE_RESOLUTION_MS = 1000.0
+
+
+def parse_http_date(value: str | None) -> float | None:
+    """Parse an RFC 7231 ``Date`` header into Unix milliseconds, or None when absent or malformed."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed.timestamp() * 1000.0
+
+
+class ServerClock:
+    """Estimates the server clock from response ``Date`` headers.
+
+    >>> clock = ServerClock(); ts = clock.now_ms()  # integer Unix ms to sign with
+    """
+
+    def __init__(
+        self,
+        *,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._wall = wall
+        self._monotonic = monotonic
+        # (monotonic seconds, server ms at that moment); None until the first Date header.
+        self._anchor: tuple[float, float] | None = None
+        self._warned = False
+
+    def monotonic(self) -> float:
+        return self._monotonic()
+
+    def now_ms(self) -> int:
+        """Best estimate of the server's current Unix time in milliseconds."""
+        anchor = self._anchor
+        if anchor is None:
+            return int(self._wall() * 1000.0)
+        mono_at, server_ms = anchor
+        return int(server_ms + (self._monotonic() - mono_at) * 1000.0)
+
+    @property
+    def offset_ms(self) -> float:
+        """Estimated server minus local wall clock, in milliseconds (0 before the first sync)."""
+        if self._anchor is None:
+            return 0.0
+        return self.now_ms() - self._wall() * 1000.0
+
+    @property
+    def synchronized(self) -> bool:
+        return self._anchor is not None
+
+    def observe(self, date_header: str | None, sent_mono: float, received_mono: float, *, force: bool = False) -> bool:
+        """Learn from one response; return True when the estimate moved.
+
+        ``sent_mono``/``received_mono`` are monotonic seconds around the exchange. ``force`` re-anchors even
+        when the current estimate is plausible (used after a timestamp rejection).
+        """
+        date_ms = parse_http_date(date_header)
+        if date_ms is None:
+            return False
+        half_rtt_ms = max(0.0, received_mono - sent_mono) * 500.0
+        mid_mono = (sent_mono + received_mono) / 2.0
+        low = date_ms - half_rtt_ms
+        high = date_ms + _DATE_RESOLUTION_MS + half_rtt_ms
+        anchor = self._anchor
+        if anchor is not None and not force:
+            estimate_at_mid = anchor[1] + (mid_mono - anchor[0]) * 1000.0
+            if low <= estimate_at_mid <= high:
+                return False
+        self._anchor = (mid_mono, date_ms + _DATE_RESOLUTION_MS / 2.0)
+        self._check_offset()
+        return True
+
+    def reset(self) -> None:
+        """Forget what was learnt (the next responses teach it again)."""
+        self._anchor = None
+        self._warned = False
+
+    def describe_offset(self) -> str:
+        """A sentence for error messages: how far the local clock is from the server's."""
+        offset_s = self.offset_ms / 1000.0
+        if not self.synchronized:
+            return "the server's clock has not been measured yet (no Date header seen)"
+        direction = "behind" if offset_s > 0 else "ahead of"
+        return (
+            f"the local clock is {abs(offset_s):.1f} s {direction} the server's "
+            f"(the window is ±{WINDOW_MS // 1000} s)"
+        )
+
+    def _check_offset(self) -> None:
+        offset = self.offset_ms
+        if abs(offset) >= WARN_OFFSET_MS:
+            if not self._warned:
+                self._warned = True
+                logger.warning(
+                    "calypso: %s; calypso corrects for it, but fix the machine's time synchronisation",
+                    self.describe_offset(),
+                )
+        else:
+            self._warned = False

@@ -1,0 +1,291 @@
+"""Models: attrs classes, one cattrs converter, open enums, and unknown fields kept.
+
+Rules this module enforces for every model (generated ones in :mod:`calypso_async.models` included):
+
+* wire names are camelCase, Python names snake_case; each field records its wire name in
+  ``metadata["wire"]`` so that names such as ``in`` -> ``in_`` need no guessing;
+* every response field is optional (the API's robustness rule): absent or ``null`` means ``None``;
+* unknown fields are kept in ``model.extra`` (wire name -> raw value) and sent back by :meth:`Model.to_dict`;
+* a field whose value has an unexpected shape does not fail the response: its raw value is kept in
+  ``extra`` under its wire name and the attribute stays ``None``;
+* amounts are :class:`~decimal.Decimal`, datetimes are timezone-aware (naive ones are UTC);
+* enums are open: :class:`OpenEnum` is a ``str`` whose known values are class constants.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, ClassVar, TypeVar
+
+import attrs
+import cattrs
+
+__all__ = ["Model", "OpenEnum", "converter", "structure", "unstructure", "field", "secret_field", "T"]
+
+T = TypeVar("T")
+M = TypeVar("M", bound="Model")
+
+
+class OpenEnum(str):
+    """A string enum that accepts values it does not know.
+
+    Known values are plain class constants, so ``invoice.state == InvoiceState.PAID`` reads naturally and an
+    unknown value (a state Calypso added after this release) is still a valid, visible ``InvoiceState``.
+
+    >>> InvoiceState("PAID").is_known, InvoiceState("NEW_STATE").is_known   # doctest: +SKIP
+    (True, False)
+    """
+
+    __slots__ = ()
+    _known_cache: ClassVar[dict[type, frozenset[str]]] = {}
+
+    @classmethod
+    def known_values(cls) -> frozenset[str]:
+        cached = OpenEnum._known_cache.get(cls)
+        if cached is None:
+            values: set[str] = set()
+            for klass in cls.__mro__:
+                if klass in (OpenEnum, str, object):
+                    continue
+                for name, value in vars(klass).items():
+                    if name.isupper() and isinstance(value, str):
+                        values.add(value)
+            cached = frozenset(values)
+            OpenEnum._known_cache[cls] = cached
+        return cached
+
+    @property
+    def is_known(self) -> bool:
+        """False for a value this version of calypso has never seen."""
+        return str(self) in self.known_values()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str.__repr__(self)})"
+
+
+def _redact(value: object) -> str:
+    return "None" if value is None else "'***'"
+
+
+def field(wire: str, *, secret: bool = False, default: Any = None) -> Any:
+    """Declare a model field: its camelCase wire name, optional, ``None`` by default."""
+    return attrs.field(default=default, metadata={"wire": wire}, repr=_redact if secret else True)
+
+
+def secret_field(wire: str) -> Any:
+    """A field never shown by ``repr`` (webhook ``secretKey``, card data)."""
+    return field(wire, secret=True)
+
+
+@attrs.define(kw_only=True)
+class Model:
+    """Base of every calypso model.
+
+    ``extra`` holds the fields this version does not know, by wire name, so that nothing the server sent
+    is lost: ``payout.extra["newField"]``.
+    """
+
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls: type[M], data: Any) -> M:
+        """Build from wire-format data (camelCase keys)."""
+        return structure(data, cls)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form (camelCase keys, ``None`` fields left out, unknown fields included)."""
+        result: dict[str, Any] = converter.unstructure(self)
+        return result
+
+
+# --------------------------------------------------------------------------------------------- scalars
+
+
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool):
+        raise TypeError("a boolean is not an amount")
+    elif isinstance(value, int):
+        return Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal number: {value!r}") from None
+    else:
+        raise TypeError(f"not a decimal number: {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError("amount is not finite")
+    return result
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, bool):
+        raise TypeError("a boolean is not a datetime")
+    elif isinstance(value, (int, Decimal)):
+        # Epoch numbers: milliseconds when large (the API's unit), seconds otherwise.
+        number = float(value)
+        seconds = number / 1000.0 if abs(number) >= 1e11 else number
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        parsed = datetime.fromisoformat(text)
+    else:
+        raise TypeError(f"not a datetime: {type(value).__name__}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _unstructure_datetime(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    # Ids documented as strings sometimes arrive as numbers (webhooks): keep them as text.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return str(value)
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise TypeError(f"expected an integer, got {value!r}")
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise TypeError(f"expected a boolean, got {value!r}")
+
+
+def _structure_any(value: Any, _: Any) -> Any:
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- models
+
+
+def _is_model(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, Model)
+
+
+def _is_open_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, OpenEnum)
+
+
+def _structure_open_enum(value: Any, cls: type[OpenEnum]) -> OpenEnum:
+    if isinstance(value, str):
+        return cls(value)
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise TypeError(f"expected a string for {cls.__name__}, got {type(value).__name__}")
+    return cls(str(value))
+
+
+def _plan(cls: type[Model]) -> list[tuple[str, str, Any]]:
+    attrs.resolve_types(cls)
+    plan = []
+    for f in attrs.fields(cls):
+        if f.name == "extra":
+            continue
+        wire = f.metadata.get("wire", f.name)
+        plan.append((f.name, wire, f.type))
+    return plan
+
+
+def _make_structure_hook(cls: type[Model]) -> Callable[[Any, Any], Model]:
+    plan = _plan(cls)
+    by_wire: dict[str, tuple[str, Callable[[Any, Any], Any], Any]] = {
+        wire: (name, converter.get_structure_hook(tp), tp) for name, wire, tp in plan
+    }
+
+    def structure_model(data: Any, _: Any) -> Model:
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in data.items():
+            target = by_wire.get(key)
+            if target is None:
+                extra[key] = value
+                continue
+            if value is None:
+                continue
+            name, hook, tp = target
+            try:
+                kwargs[name] = hook(value, tp)
+            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError, RecursionError,
+                    cattrs.BaseValidationError):
+                extra[key] = value
+        return cls(extra=extra, **kwargs)
+
+    return structure_model
+
+
+def _make_unstructure_hook(cls: type[Model]) -> Callable[[Model], dict[str, Any]]:
+    plan = [(name, wire, converter.get_unstructure_hook(tp)) for name, wire, tp in _plan(cls)]
+
+    def unstructure_model(obj: Model) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, wire, hook in plan:
+            value = getattr(obj, name)
+            if value is not None:
+                out[wire] = hook(value)
+        for key, value in obj.extra.items():
+            out.setdefault(key, value)
+        return out
+
+    return unstructure_model
+
+
+def _build_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, lambda v: v)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    # Exact-type predicates: a singledispatch registration for ``str`` would also catch OpenEnum subclasses.
+    conv.register_structure_hook_func(lambda t: t is str, _structure_str)
+    conv.register_structure_hook_func(lambda t: t is int, _structure_int)
+    conv.register_structure_hook_func(lambda t: t is bool, _structure_bool)
+    conv.register_structure_hook(Any, _structure_any)
+    conv.register_structure_hook_func(_is_open_enum, _structure_open_enum)
+    conv.register_unstructure_hook_func(_is_open_enum, str)
+    conv.register_structure_hook_factory(_is_model, _make_structure_hook)
+    conv.register_unstructure_hook_factory(_is_model, _make_unstructure_hook)
+    return conv
+
+
+converter = _build_converter()
+"""The one converter: wire JSON (decoded with Decimal numbers) <-> models."""
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Wire data -> model (or any type the converter knows)."""
+    return converter.structure(data, cls)
+
+
+def unstructure(obj: Any) -> Any:
+    """Model (or a list/dict of them) -> wire data, ready for :func:`calypso_async._json.dumps`."""
+    return converter.unstructure(obj)

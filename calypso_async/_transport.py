@@ -1,0 +1,146 @@
+"""The transport seam: send prepared bytes, get status, headers and bytes back.
+
+Everything above this module (envelope, signing, clock, retries, parsing) is transport-agnostic; the one
+implementation shipped is :class:`AiohttpTransport`. Tests and benchmarks can plug in any object with the
+two methods of :class:`AsyncTransport`, e.g. an in-memory stub.
+
+This layer maps aiohttp's exceptions to calypso's and records whether the request can have reached the
+server (``APIConnectionError.request_sent``), which decides what may be retried for money-moving calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Mapping, Protocol
+
+import aiohttp
+
+from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE
+from ._errors import APIConnectionError, APITimeoutError, InvalidResponseError
+
+__all__ = ["Request", "Response", "AsyncTransport", "AiohttpTransport"]
+
+
+class Request:
+    """One HTTP attempt: the body is the exact signed bytes."""
+
+    __slots__ = ("method", "url", "headers", "body", "timeout")
+
+    def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+
+
+class Response:
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class AsyncTransport(Protocol):
+    """What the client needs from HTTP."""
+
+    async def send(self, request: Request) -> Response: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpTransport:
+    """aiohttp, one session per client, created lazily on the loop that first uses it.
+
+    Redirects are never followed (a signed call must reach the host it was signed for) and TLS certificates
+    are always verified. A ``session`` you pass in is used as is and not closed by calypso.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._connect_timeout = connect_timeout
+        self._max_response_bytes = max_response_bytes
+        self._pool_size = pool_size
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None or (self._owns_session and session.closed):
+            connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=True)
+            session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+            self._session = session
+        return session
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=seconds, connect=min(self._connect_timeout, seconds))
+            self._timeouts[seconds] = timeout
+        return timeout
+
+    async def send(self, request: Request) -> Response:
+        session = self._get_session()
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=request.headers,
+                allow_redirects=False,
+                timeout=self._timeout(request.timeout),
+            ) as resp:
+                body = await self._read(resp)
+                return Response(resp.status, resp.headers, body)
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise APITimeoutError(
+                f"could not connect within {self._connect_timeout} s", request_sent=False
+            ) from exc
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+            raise APITimeoutError(f"no complete answer within {request.timeout} s") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise APIConnectionError(f"could not connect: {exc.os_error}", request_sent=False) from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise APIConnectionError(f"the answer was cut off: {exc}") from exc
+        except aiohttp.ServerDisconnectedError as exc:
+            raise APIConnectionError("the server closed the connection before answering") from exc
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+        except OSError as exc:
+            raise APIConnectionError(f"connection failed: {exc}") from exc
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        limit = self._max_response_bytes
+        length = resp.content_length
+        if length is not None and length > limit:
+            raise InvalidResponseError(
+                f"answer of {length} bytes exceeds max_response_bytes={limit}", status_code=resp.status
+            )
+        if length is not None:
+            return await resp.read()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > limit:
+                raise InvalidResponseError(
+                    f"answer exceeds max_response_bytes={limit}", status_code=resp.status
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def aclose(self) -> None:
+        session = self._session
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+            # Let the connector's transports finish closing (aiohttp "Graceful Shutdown").
+            await asyncio.sleep(0)
