@@ -6,8 +6,9 @@ wrong clocks, so the client estimates server time instead of trusting ``time.tim
 
 * Every response's ``Date`` header (1-second resolution) says the server time lay in
   ``[Date, Date + 1 s)`` at some moment between sending and receiving. If the current estimate falls
-  outside that interval (widened by half the round trip), the estimate is re-anchored to its middle at the
-  round-trip midpoint. Inside it, nothing changes, so a correct estimate does not jitter.
+  outside that interval (widened by half the round trip), it is moved to the nearest edge: the smallest
+  correction consistent with the answer. Inside it, nothing changes, so a right clock is left alone and a
+  corrected one does not jitter.
 * The estimate is anchored to ``time.monotonic()``: once synchronised, a step of the local wall clock
   (NTP jump, DST mistake, manual change) does not move it.
 * A timestamp rejection re-anchors unconditionally from that response and the call is retried once.
@@ -103,13 +104,20 @@ class ServerClock:
         low = date_ms - half_rtt_ms
         high = date_ms + _DATE_RESOLUTION_MS + half_rtt_ms
         anchor = self._anchor
-        if anchor is not None and not force:
-            estimate_at_mid = anchor[1] + (mid_mono - anchor[0]) * 1000.0
-            if low <= estimate_at_mid <= high:
-                return False
-        self._anchor = (mid_mono, date_ms + _DATE_RESOLUTION_MS / 2.0)
-        self._check_offset()
-        return True
+        if anchor is not None:
+            estimate = anchor[1] + (mid_mono - anchor[0]) * 1000.0
+        else:
+            estimate = (self._wall() - (self._monotonic() - mid_mono)) * 1000.0
+        if force:
+            corrected = date_ms + _DATE_RESOLUTION_MS / 2.0
+        else:
+            # The smallest correction consistent with this answer: a right clock is left alone.
+            corrected = min(max(estimate, low), high)
+        self._anchor = (mid_mono, corrected)
+        moved = abs(corrected - estimate) >= 1.0
+        if moved:
+            self._check_offset()
+        return moved
 
     def reset(self) -> None:
         """Forget what was learnt (the next responses teach it again)."""
