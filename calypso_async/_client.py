@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Mapping
+from typing import Any
 
 import aiohttp
 
@@ -52,7 +53,7 @@ from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 from .resources import AsyncResources
 
-__all__ = ["AsyncCalypso", "NOT_GIVEN"]
+__all__ = ["NOT_GIVEN", "AsyncCalypso"]
 
 logger = logging.getLogger("calypso")
 
@@ -77,7 +78,7 @@ _RAW_OPERATION = "request"
 class _Prepared:
     """One logical call, encoded once; ``body(ts)`` gives the exact bytes of one attempt."""
 
-    __slots__ = ("op", "url", "prefix", "suffix", "timeout", "idempotency_key", "account")
+    __slots__ = ("account", "idempotency_key", "op", "prefix", "suffix", "timeout", "url")
 
     def __init__(
         self,
@@ -393,7 +394,7 @@ class AsyncCalypso(AsyncResources):
             return data
         try:
             return converter.structure(data, op.response)
-        except Exception as exc:  # noqa: BLE001 - any shape problem becomes one calypso error
+        except Exception as exc:
             raise InvalidResponseError(
                 f"{op.name}: unexpected answer shape: {type(exc).__name__}: {exc}",
                 status_code=response.status,

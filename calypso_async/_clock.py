@@ -22,9 +22,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
-__all__ = ["ServerClock", "WINDOW_MS", "parse_http_date"]
+__all__ = ["WINDOW_MS", "ServerClock", "parse_http_date"]
 
 logger = logging.getLogger("calypso")
 

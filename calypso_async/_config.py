@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "DEFAULT_TIMEOUT",
     "DEFAULT_CONNECT_TIMEOUT",
-    "DEFAULT_MAX_RETRIES",
     "DEFAULT_MAX_RESPONSE_BYTES",
-    "resolve_credentials",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
     "check_base_url",
+    "resolve_credentials",
 ]
 
 DEFAULT_BASE_URL = "https://api.calypso.finance"

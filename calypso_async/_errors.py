@@ -28,27 +28,28 @@ The error-code table lives in :data:`ERROR_CODE_CLASSES`; codes are not unique a
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
-    "CalypsoError",
+    "ERROR_CODE_CLASSES",
+    "APIConnectionError",
     "APIError",
-    "BadRequestError",
+    "APITimeoutError",
     "AuthenticationError",
-    "NotFoundError",
-    "InvalidTimestampError",
+    "BadRequestError",
+    "CalypsoError",
     "ConflictError",
     "DuplicateIdempotencyKeyError",
+    "InvalidResponseError",
+    "InvalidTimestampError",
+    "NotFoundError",
+    "OutcomeUnknownError",
     "RateLimitError",
     "ServerError",
-    "InvalidResponseError",
-    "APIConnectionError",
-    "APITimeoutError",
-    "OutcomeUnknownError",
-    "WebhookSignatureError",
-    "WebhookPayloadError",
     "SyncFacadeError",
-    "ERROR_CODE_CLASSES",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "error_class_for",
 ]
 

@@ -13,11 +13,11 @@ import math
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["dumps", "loads", "JSONDecodeError"]
+__all__ = ["JSONDecodeError", "dumps", "loads"]
 
 JSONDecodeError = json.JSONDecodeError
 
-_encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_encode_str = json.encoder.encode_basestring_ascii
 _decoder = json.JSONDecoder(parse_float=Decimal)
 
 

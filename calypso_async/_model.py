@@ -14,14 +14,15 @@ Rules this module enforces for every model (generated ones in :mod:`calypso_asyn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 import cattrs
 
-__all__ = ["Model", "OpenEnum", "converter", "structure", "unstructure", "field", "secret_field", "T"]
+__all__ = ["Model", "OpenEnum", "T", "converter", "field", "secret_field", "structure", "unstructure"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound="Model")

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["Operation", "NO_BLIND_RETRY", "IDEMPOTENT_LOOKUP"]
+__all__ = ["IDEMPOTENT_LOOKUP", "NO_BLIND_RETRY", "Operation"]
 
 
 @attrs.frozen

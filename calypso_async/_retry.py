@@ -21,14 +21,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import random
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import attrs
 import tenacity
 
 from ._errors import APIConnectionError, APIError, InvalidResponseError, RateLimitError, ServerError
 
-__all__ = ["RetryPolicy", "RetryMode"]
+__all__ = ["RetryMode", "RetryPolicy"]
 
 T = TypeVar("T")
 
@@ -78,7 +79,7 @@ class RetryPolicy:
 
     def delay(self, retry_number: int, exc: BaseException | None) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based) after ``exc``."""
-        retry_after = getattr(exc, "retry_after", None)
+        retry_after: object = getattr(exc, "retry_after", None)
         if isinstance(retry_after, (int, float)) and retry_after >= 0:
             return min(float(retry_after), self.max_retry_after)
         base = min(self.initial_delay * (2 ** (retry_number - 1)), self.max_delay)
@@ -99,7 +100,7 @@ class RetryPolicy:
         retries = self.max_retries if max_retries is None else max_retries
         try:
             return await attempt(1)
-        except Exception as exc:  # noqa: BLE001 - classified right below
+        except Exception as exc:
             if retries <= 0 or not is_retryable(exc, mode):
                 raise
             first_failure: BaseException = exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["sign", "Signer", "mask"]
+__all__ = ["Signer", "mask", "sign"]
 
 
 def sign(secret_key: str, body: bytes) -> str:
@@ -35,7 +35,7 @@ class Signer:
     The secret's bytes are prepared once, since every attempt of every call signs.
     """
 
-    __slots__ = ("api_key", "_secret")
+    __slots__ = ("_secret", "api_key")
 
     def __init__(self, api_key: str, secret_key: str) -> None:
         self.api_key = api_key
@@ -52,5 +52,5 @@ class Signer:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:  # pickling would copy the secret into places we do not control
+    def __reduce__(self) -> str | tuple[object, ...]:  # pickling would copy the secret into places we do not control
         raise TypeError("Signer cannot be pickled")

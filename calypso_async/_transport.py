@@ -11,20 +11,21 @@ server (``APIConnectionError.request_sent``), which decides what may be retried 
 from __future__ import annotations
 
 import asyncio
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 import aiohttp
 
 from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE
 from ._errors import APIConnectionError, APITimeoutError, InvalidResponseError
 
-__all__ = ["Request", "Response", "AsyncTransport", "AiohttpTransport"]
+__all__ = ["AiohttpTransport", "AsyncTransport", "Request", "Response"]
 
 
 class Request:
     """One HTTP attempt: the body is the exact signed bytes."""
 
-    __slots__ = ("method", "url", "headers", "body", "timeout")
+    __slots__ = ("body", "headers", "method", "timeout", "url")
 
     def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> None:
         self.method = method
@@ -35,7 +36,7 @@ class Request:
 
 
 class Response:
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("body", "headers", "status")
 
     def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         self.status = status

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 import pytest
 
