@@ -82,7 +82,7 @@ class RetryPolicy:
         retry_after: object = getattr(exc, "retry_after", None)
         if isinstance(retry_after, (int, float)) and retry_after >= 0:
             return min(float(retry_after), self.max_retry_after)
-        base = min(self.initial_delay * (2 ** (retry_number - 1)), self.max_delay)
+        base = min(self.initial_delay * 2.0 ** (retry_number - 1), self.max_delay)
         return base * (1.0 - self.jitter * self.random())
 
     async def run(
