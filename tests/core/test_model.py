@@ -1,0 +1,77 @@
+"""Model base: wire names, unknown fields kept, open enums, lenient fields, secrets redacted."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import attrs
+
+from calypso_async import Model, OpenEnum, _json
+from calypso_async._model import field, secret_field, structure
+
+
+class Colour(OpenEnum):
+    RED = "RED"
+    BLUE = "BLUE"
+
+
+@attrs.define(kw_only=True)
+class Item(Model):
+    amount: Decimal | None = field("amount")
+
+
+@attrs.define(kw_only=True)
+class Thing(Model):
+    thing_id: str | None = field("thingId")
+    from_: str | None = field("from")
+    colour: Colour | None = field("colour")
+    items: list[Item] | None = field("items")
+    created: datetime | None = field("createdDate")
+    count: int | None = field("count")
+    secret_key: str | None = secret_field("secretKey")
+
+
+WIRE = (
+    b'{"thingId":7,"from":"a","colour":"GREEN","items":[{"amount":0.123456789012345678,"x":1}],'
+    b'"createdDate":"2022-03-15T12:13:05.909616","count":3,"secretKey":"s3cr3t","brandNew":{"deep":[1]}}'
+)
+
+
+def test_structure() -> None:
+    thing = Thing.from_dict(_json.loads(WIRE))
+    assert thing.thing_id == "7"  # numeric ids become strings
+    assert thing.from_ == "a"
+    assert thing.colour == "GREEN" and isinstance(thing.colour, Colour) and not thing.colour.is_known
+    assert Colour("RED").is_known and Colour.known_values() == {"RED", "BLUE"}
+    assert thing.items is not None and thing.items[0].amount == Decimal("0.123456789012345678")
+    assert thing.items[0].extra == {"x": 1}
+    assert thing.created == datetime(2022, 3, 15, 12, 13, 5, 909616, tzinfo=timezone.utc)
+    assert thing.extra == {"brandNew": {"deep": [1]}}
+
+
+def test_unknown_fields_and_values_survive_a_round_trip() -> None:
+    thing = Thing.from_dict(_json.loads(WIRE))
+    again = Thing.from_dict(thing.to_dict())
+    assert again == thing
+    assert thing.to_dict()["brandNew"] == {"deep": [1]}
+    assert thing.to_dict()["colour"] == "GREEN"
+
+
+def test_a_field_of_unexpected_shape_is_kept_raw() -> None:
+    thing = structure({"count": "many", "items": "none", "thingId": "ok"}, Thing)
+    assert thing.count is None and thing.items is None
+    assert thing.extra == {"count": "many", "items": "none"}
+    assert thing.thing_id == "ok"
+
+
+def test_secret_fields_are_redacted_in_repr() -> None:
+    thing = Thing.from_dict(_json.loads(WIRE))
+    assert "s3cr3t" not in repr(thing)
+    assert "secret_key='***'" in repr(thing)
+    assert thing.secret_key == "s3cr3t"
+
+
+def test_epoch_milliseconds_become_aware_datetimes() -> None:
+    thing = structure({"createdDate": 1735689600000}, Thing)
+    assert thing.created == datetime(2025, 1, 1, tzinfo=timezone.utc)
