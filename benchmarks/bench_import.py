@@ -1,0 +1,73 @@
+"""Import time of ``calypso_async`` and ``calypso_sync`` in a fresh interpreter, vs ``import aiohttp``.
+
+Each run is a new ``python`` process timing its own ``import`` statement (interpreter start-up excluded; byte
+code already compiled, as after any install). The median of several runs is reported; the baseline is the one
+dependency no aiohttp-based client can avoid.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+
+from benchmarks._common import ROOT, Result, ServerProcess, Settings
+
+GROUP = "import"
+
+_PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+
+
+def import_seconds(module: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(module=module)], cwd=ROOT, capture_output=True, check=True, text=True
+    )
+    return float(out.stdout.strip())
+
+
+def importtime_top(module: str, count: int = 12) -> list[tuple[int, int, str]]:
+    """``-X importtime``: the modules with the largest cumulative import time, (self µs, cumulative µs, name)."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT, capture_output=True,
+        check=True, text=True,
+    )
+    rows: list[tuple[int, int, str]] = []
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        rows.append((int(self_us), int(cumulative), name))
+    return sorted(rows, key=lambda r: -r[1])[:count]
+
+
+def _median_ms(module: str, runs: int) -> float:
+    return statistics.median(import_seconds(module) for _ in range(runs)) * 1e3
+
+
+def _has_sync_facade() -> bool:
+    probe = "import calypso_sync, sys; sys.exit(0 if hasattr(calypso_sync, 'Calypso') else 1)"
+    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True).returncode == 0
+
+
+def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]:
+    import_seconds("calypso_async")  # compile byte code once, outside the measurement
+    runs = settings.import_runs
+    baseline = _median_ms("aiohttp", runs)
+    results = []
+    for module in ("calypso_async", "calypso_sync"):
+        if module == "calypso_sync" and not _has_sync_facade():
+            results.append(
+                Result(
+                    GROUP, f"import {module}", None, baseline, "ms", "import aiohttp", higher_is_better=False,
+                    target_absolute=300, note="calypso_sync.Calypso does not exist yet",
+                )
+            )
+            continue
+        value = _median_ms(module, runs)
+        results.append(
+            Result(
+                GROUP, f"import {module}", value, baseline, "ms", "import aiohttp", higher_is_better=False,
+                target_absolute=300,
+            )
+        )
+    return results
