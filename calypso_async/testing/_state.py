@@ -1,0 +1,254 @@
+"""The fake server's world: accounts, balances, rates and every object created through the API.
+
+Why one state object: operations touch each other (a payout debits the balance ``account.get`` shows, a paid
+invoice credits it, an exchange moves money between currencies), so they share one coherent store. Everything
+random comes from ``random.Random(seed)``: two servers with the same seed start identical, and the same
+sequence of calls yields the same ids, addresses and hashes. Money is ``Decimal`` throughout.
+
+Objects are kept as their wire dicts (camelCase, what the API answers) wrapped in small records that add what
+the API does not show (owning account, amounts received so far).
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import uuid
+from collections.abc import Callable
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+import attrs
+
+from ._http import ApiError, bad_request, iso
+
+__all__ = ["CURRENCIES", "FIATS", "Account", "Currency", "Emit", "Record", "State"]
+
+Emit = Callable[[str, str, dict[str, Any]], None]
+
+
+@attrs.frozen
+class Currency:
+    code: str
+    scale: int
+    usd: Decimal
+    """Reference price in USD before the seeded jitter."""
+    chain: str
+    token: bool = False
+
+
+CURRENCIES: tuple[Currency, ...] = (
+    Currency("BTC", 8, Decimal("67000"), "bitcoin"),
+    Currency("ETH", 18, Decimal("3500"), "ethereum"),
+    Currency("LTC", 8, Decimal("85"), "litecoin"),
+    Currency("TRX", 6, Decimal("0.12"), "tron"),
+    Currency("USDT_TRX", 6, Decimal("1"), "tron", token=True),
+    Currency("USDT_ERC20", 6, Decimal("1"), "ethereum", token=True),
+    Currency("USDC_ERC20", 6, Decimal("1"), "ethereum", token=True),
+    Currency("BNB", 18, Decimal("590"), "bsc"),
+    Currency("USDT_BSC", 18, Decimal("1"), "bsc", token=True),
+    Currency("POL", 18, Decimal("0.5"), "polygon"),
+)
+
+FIATS: dict[str, Decimal] = {
+    "USD": Decimal("1"),
+    "EUR": Decimal("0.92"),
+    "GBP": Decimal("0.79"),
+    "BRL": Decimal("5.05"),
+    "ARS": Decimal("905"),
+}
+"""Units of each fiat per 1 USD."""
+
+FEE_RATE = Decimal("0.005")
+"""Service fee on payouts, invoices and exchanges: 0.5 %."""
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+@attrs.define
+class Account:
+    id: str
+    name: str
+    owner_id: str
+    balances: dict[str, Decimal]
+
+
+@attrs.define
+class Record:
+    """One stored object: its wire dict plus what only the server knows."""
+
+    account: str
+    data: dict[str, Any]
+    received: Decimal = Decimal(0)
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+
+def _noop_emit(event_type: str, service: str, data: dict[str, Any]) -> None:
+    return None
+
+
+class State:
+    """All data of one fake server; deterministic from ``seed``."""
+
+    def __init__(self, seed: int, clock: Callable[[], float], emit: Emit = _noop_emit) -> None:
+        self.seed = seed
+        self.clock = clock
+        self.emit = emit
+        keys = random.Random(f"calypso-keys:{seed}")
+        self.api_key = f"{keys.getrandbits(128):032x}"
+        self.secret_key = f"{keys.getrandbits(128):032x}"
+        self.rng = random.Random(f"calypso-data:{seed}")
+        self._counter = 1000 + self.rng.randrange(1000, 9000)
+        self.currencies: dict[str, Currency] = {c.code: c for c in CURRENCIES}
+        self.usd: dict[str, Decimal] = {
+            c.code: (c.usd * Decimal(self.rng.randint(9800, 10200)) / Decimal(10000)).quantize(Decimal("0.000001"))
+            for c in CURRENCIES
+        }
+        self.fiat_per_usd: dict[str, Decimal] = dict(FIATS)
+        self.accounts: dict[str, Account] = {}
+        self.user: dict[str, Any] = {}
+        # Stores filled by the handler modules (keys: system id).
+        self.invoices: dict[str, Record] = {}
+        self.invoice_keys: dict[str, str] = {}
+        self.widgets: dict[str, Record] = {}
+        self.payouts: dict[str, Record] = {}
+        self.payout_keys: dict[str, str] = {}
+        self.withdrawals: dict[str, Record] = {}
+        self.settlement_payouts: dict[str, Record] = {}
+        self.settlement_keys: dict[str, str] = {}
+        self.settlement_withdrawals: dict[str, Record] = {}
+        self.exchanges: dict[int, Record] = {}
+        self.customers: dict[str, Record] = {}
+        self.purses: dict[tuple[str, str], Record] = {}
+        self.purse_transactions: dict[str, Record] = {}
+        self.settlement_wallets: dict[str, Record] = {}
+        self.settlement_transactions: list[Record] = []
+        self.fiat_withdrawal_orders: dict[str, Record] = {}
+        self.fiat_deposit_orders: dict[str, Record] = {}
+        self.fiat_deposit_keys: dict[str, Record] = {}
+        self.fiat_orders: dict[str, Record] = {}
+        self.c2f_orders: dict[str, Record] = {}
+        self.geos: list[dict[str, Any]] = []
+        self.webhook_created: dict[str, str] = {}
+        self._seed_accounts()
+
+    # ------------------------------------------------------------------------------------ generators
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def next_id(self) -> str:
+        """System ids: numeric strings (webhooks carry them as numbers)."""
+        self._counter += 1
+        return str(self._counter)
+
+    def hex(self, chars: int) -> str:
+        return "".join(self.rng.choice("0123456789abcdef") for _ in range(chars))
+
+    def address(self, currency: str) -> str:
+        chain = self.currency(currency).chain if currency in self.currencies else "ethereum"
+        if chain == "bitcoin":
+            return "bc1q" + "".join(self.rng.choice(string.ascii_lowercase + "023456789") for _ in range(38))
+        if chain == "litecoin":
+            return "ltc1q" + "".join(self.rng.choice(string.ascii_lowercase + "023456789") for _ in range(38))
+        if chain == "tron":
+            return "T" + "".join(self.rng.choice(_B58) for _ in range(33))
+        return "0x" + self.hex(40)
+
+    def tx_hash(self, currency: str) -> str:
+        chain = self.currency(currency).chain if currency in self.currencies else "ethereum"
+        return ("0x" if chain in ("ethereum", "bsc", "polygon") else "") + self.hex(64)
+
+    def now(self) -> float:
+        return self.clock()
+
+    def now_iso(self, offset: float = 0.0) -> str:
+        return iso(self.clock() + offset)
+
+    # ----------------------------------------------------------------------------------- currencies
+
+    def currency(self, code: str) -> Currency:
+        found = self.currencies.get(code)
+        if found is None:
+            raise bad_request(f"Unsupported currency {code!r}; supported: {', '.join(self.currencies)}")
+        return found
+
+    def quantize(self, amount: Decimal, code: str) -> Decimal:
+        scale = self.currencies[code].scale if code in self.currencies else 8
+        return amount.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_DOWN)
+
+    def rate(self, source: str, target: str) -> Decimal:
+        """How many ``target`` one ``source`` buys (crypto or fiat codes), 12 significant decimals."""
+        return (self.price_usd(source) / self.price_usd(target)).quantize(Decimal("0.000000000001"))
+
+    def price_usd(self, code: str) -> Decimal:
+        if code in self.usd:
+            return self.usd[code]
+        if code in self.fiat_per_usd:
+            return Decimal(1) / self.fiat_per_usd[code]
+        raise bad_request(f"Unsupported currency {code!r}")
+
+    # ------------------------------------------------------------------------------------ accounts
+
+    def account(self, account_id: str) -> Account:
+        found = self.accounts.get(account_id)
+        if found is None:
+            raise ApiError(400, "004", f"Account {account_id} not found or not available to this API key")
+        return found
+
+    def balance(self, account_id: str, currency: str) -> Decimal:
+        return self.account(account_id).balances.get(currency, Decimal(0))
+
+    def credit(self, account_id: str, currency: str, amount: Decimal) -> None:
+        balances = self.account(account_id).balances
+        balances[currency] = balances.get(currency, Decimal(0)) + amount
+
+    def debit(self, account_id: str, currency: str, amount: Decimal, what: str) -> None:
+        """Take ``amount`` or refuse with 001 and a message that says how much is missing."""
+        available = self.balance(account_id, currency)
+        if available < amount:
+            raise bad_request(
+                f"Insufficient balance for {what}: {currency} available {available}, required {amount}"
+            )
+        self.account(account_id).balances[currency] = available - amount
+
+    def fee(self, amount: Decimal, currency: str) -> Decimal:
+        return self.quantize(amount * FEE_RATE, currency)
+
+    def _seed_accounts(self) -> None:
+        rng = self.rng
+        owner = self.uuid()
+        company = self.uuid()
+        names = ["Main account", "Treasury", "Payouts", "Marketplace"]
+        for index, name in enumerate(names[: 3 + rng.randint(0, 1)]):
+            account_id = "0x" + self.hex(40)
+            balances: dict[str, Decimal] = {}
+            for currency in CURRENCIES:
+                usd_value = Decimal(rng.randint(20_000, 250_000)) if index == 0 else Decimal(rng.randint(0, 20_000))
+                amount = usd_value / self.usd[currency.code]
+                balances[currency.code] = self.quantize(amount, currency.code).quantize(
+                    Decimal(1).scaleb(-min(currency.scale, 8)), rounding=ROUND_DOWN
+                )
+            self.accounts[account_id] = Account(account_id, name, owner, balances)
+        permission_groups = [
+            {"groupId": 1, "name": "INVOICE", "permissionData": {"create": "true", "read": "true"}},
+            {"groupId": 2, "name": "PAYOUT", "permissionData": {"create": "true", "read": "true"}},
+            {"groupId": 3, "name": "EXCHANGE", "permissionData": {"create": "true", "read": "true"}},
+            {"groupId": 4, "name": "CUSTOMER_PURSE", "permissionData": {"create": "true", "read": "true"}},
+        ]
+        self.user = {
+            "userFullInfo": {
+                "id": owner,
+                "username": f"merchant{rng.randint(100, 999)}@example.com",
+                "companyId": company,
+                "companyName": rng.choice(["Acme Payments Ltd", "Northwind Traders", "Globex Digital"]),
+                "active": True,
+                "blocked": False,
+                "roles": ["ADMIN"],
+            },
+            "permissions": [
+                {"accountId": a.id, "accountName": a.name, "permissionGroups": permission_groups}
+                for a in self.accounts.values()
+            ],
+            "availableAccounts": [{"account": a.id, "name": a.name} for a in self.accounts.values()],
+        }
