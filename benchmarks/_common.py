@@ -51,10 +51,11 @@ _BALANCES = [
     ("LTC", "3.141592653589793238"),
     ("BNB", "0.000000000000000001"),
 ]
+_BALANCES_JSON = ",".join(f'{{"currency":"{currency}","amount":{amount}}}' for currency, amount in _BALANCES)
 ACCOUNT_BODY: bytes = (
-    '{"account":"%s","name":"Main account","ownerId":"6f1c2a4e-8b3d-4e5f-9a7b-0c1d2e3f4a5b","balances":[%s]}'
-    % (ACCOUNT, ",".join('{"currency":"%s","amount":%s}' % pair for pair in _BALANCES))
-).encode("utf-8")
+    f'{{"account":"{ACCOUNT}","name":"Main account","ownerId":"6f1c2a4e-8b3d-4e5f-9a7b-0c1d2e3f4a5b",'
+    f'"balances":[{_BALANCES_JSON}]}}'
+).encode()
 
 
 # ------------------------------------------------------------------------------------------- baseline steps
@@ -146,8 +147,9 @@ class Result:
 
 def summarize(subject: Sequence[float], baseline: Sequence[float]) -> tuple[float, float, float, tuple[float, float]]:
     """(median subject, median baseline, median per-round ratio, (min, max) per-round ratio)."""
-    ratios = [s / b for s, b in zip(subject, baseline)]
-    return statistics.median(subject), statistics.median(baseline), statistics.median(ratios), (min(ratios), max(ratios))
+    ratios = [s / b for s, b in zip(subject, baseline, strict=True)]
+    spread = (min(ratios), max(ratios))
+    return statistics.median(subject), statistics.median(baseline), statistics.median(ratios), spread
 
 
 def paired(

@@ -75,6 +75,9 @@ def page_model() -> tuple[type[Any], str]:
     return PGTransactionPage, "PGTransactionPage"
 
 
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
 def page_body(items: int, seed: int = 7) -> bytes:
     """A realistic page of ``items`` deposits (18-decimal amounts, hashes, ISO dates), as the server sends it."""
     rng = random.Random(seed)
@@ -87,23 +90,18 @@ def page_body(items: int, seed: int = 7) -> bytes:
         created = (start + timedelta(seconds=37 * i, microseconds=rng.randrange(10**6))).isoformat().replace(
             "+00:00", "Z"
         )
+        ident = uuid.UUID(int=rng.getrandbits(128), version=4)
+        address = "T" + "".join(rng.choice(_BASE58) for _ in range(33))
+        tx_hash = f"{rng.getrandbits(256):064x}"
+        completed = "true" if i % 3 else "false"
         rows.append(
-            '{"id":"%s","amount":%s,"addressFrom":"T%s","currency":"USDT_TRX","transactionHash":"%s",'
-            '"transactionState":"%s","complianceState":"%s","translationToAccountCompleted":%s,"createdDate":"%s"}'
-            % (
-                uuid.UUID(int=rng.getrandbits(128), version=4),
-                amount,
-                "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz123456789") for _ in range(33)),
-                "%064x" % rng.getrandbits(256),
-                states[i % 4],
-                compliance[i % 4],
-                "true" if i % 3 else "false",
-                created,
-            )
+            f'{{"id":"{ident}","amount":{amount},"addressFrom":"{address}","currency":"USDT_TRX",'
+            f'"transactionHash":"{tx_hash}","transactionState":"{states[i % 4]}",'
+            f'"complianceState":"{compliance[i % 4]}","translationToAccountCompleted":{completed},'
+            f'"createdDate":"{created}"}}'
         )
-    return (
-        '{"result":[%s],"page":0,"size":%d,"total":3,"totalElements":%d}' % (",".join(rows), items, 3 * items)
-    ).encode("utf-8")
+    result = ",".join(rows)
+    return f'{{"result":[{result}],"page":0,"size":{items},"total":3,"totalElements":{3 * items}}}'.encode()
 
 
 def _retained_bytes(build: Any) -> tuple[float, float]:

@@ -119,8 +119,8 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
             threaded_throughput(hx_n, warm)
             if subject is None:
                 med_r, med_h, ratio, spread = paired(
-                    lambda: threaded_throughput(req_n, settings.duration),
-                    lambda: threaded_throughput(hx_n, settings.duration),
+                    lambda calls=req_n: threaded_throughput(calls, settings.duration),  # type: ignore[misc]
+                    lambda calls=hx_n: threaded_throughput(calls, settings.duration),  # type: ignore[misc]
                     settings.rounds,
                 )
                 for base_name, base_value in (("requests.Session", med_r), ("httpx.Client", med_h)):
@@ -139,7 +139,7 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
                 ("httpx.Client", hx_n, None),
             ):
                 med_s, med_b, ratio, spread = paired(
-                    lambda: threaded_throughput(sub_n, settings.duration),
+                    lambda calls=sub_n: threaded_throughput(calls, settings.duration),  # type: ignore[misc]
                     lambda calls=base_calls: threaded_throughput(calls, settings.duration),  # type: ignore[misc]
                     settings.rounds,
                 )

@@ -90,7 +90,9 @@ def table(results: Sequence[Result]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Run the calypso benchmarks.")
-    parser.add_argument("only", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument(
+        "only", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)"
+    )
     parser.add_argument("--rounds", type=int, default=Settings.rounds, help="measured rounds per subject")
     parser.add_argument("--duration", type=float, default=Settings.duration, help="seconds per throughput round")
     parser.add_argument("--quick", action="store_true", help="one tiny iteration of everything (smoke test)")
@@ -138,9 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.sched_setaffinity(0, affinity)
     print()
     print(table(results))
-    print(f"\ntotal {time.perf_counter() - started:.0f} s; command: python -m benchmarks {' '.join(argv or sys.argv[1:])}")
+    command = " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])])
+    print(f"\ntotal {time.perf_counter() - started:.0f} s; command: {command}")
     if args.json:
-        payload: dict[str, Any] = {"machine": info, "settings": asdict(settings), "results": [asdict(r) for r in results]}
+        payload: dict[str, Any] = {
+            "machine": info, "settings": asdict(settings), "results": [asdict(r) for r in results]
+        }
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=2, default=str)
     return 0
