@@ -16,7 +16,7 @@ import attrs
 from ._http import bad_request
 from ._state import State
 
-__all__ = ["Call", "Handler"]
+__all__ = ["Call", "Handler", "check_amount"]
 
 
 @attrs.frozen
@@ -38,17 +38,35 @@ class Call:
             raise bad_request(f"payload.{name} is required")
         return str(value)
 
-    def amount(self, name: str, *, required: bool = True, allow_zero: bool = False) -> Decimal | None:
-        """A positive Decimal amount from the payload (schema checks already guarantee it is a number)."""
-        value = self.payload.get(name)
-        if value is None:
-            if required:
-                raise bad_request(f"payload.{name} is required")
-            return None
+    def amount(self, name: str, currency: str | None = None) -> Decimal:
+        """A required positive amount, within ``currency``'s decimal places when given."""
+        found = self.optional_amount(name, currency)
+        if found is None:
+            raise bad_request(f"payload.{name} is required")
+        return found
+
+    def optional_amount(self, name: str, currency: str | None = None) -> Decimal | None:
+        return check_amount(self.state, self.payload.get(name), f"payload.{name}", currency)
+
+
+def check_amount(state: State, value: Any, where: str, currency: str | None = None) -> Decimal | None:
+    """``value`` as a positive Decimal (``None`` stays ``None``), else 001 naming ``where``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        raise bad_request(f"{where} must be a number")
+    try:
         amount = Decimal(value)
-        if amount < 0 or (amount == 0 and not allow_zero):
-            raise bad_request(f"payload.{name} must be positive, got {amount}")
-        return amount
+    except ArithmeticError:
+        raise bad_request(f"{where} must be a number, got {value!r}") from None
+    if not amount.is_finite() or amount <= 0:
+        raise bad_request(f"{where} must be positive, got {value}")
+    if currency is not None and currency in state.currencies:
+        scale = state.currencies[currency].scale
+        exponent = amount.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > scale:
+            raise bad_request(f"{where} {amount} has more decimal places than {currency} allows ({scale})")
+    return amount
 
 
 Handler = Callable[[Call], Any]

@@ -19,6 +19,7 @@ __all__ = [
     "http_date",
     "iso",
     "not_found",
+    "parse_iso",
     "wrong_state",
 ]
 
@@ -76,3 +77,19 @@ class Answer:
         self.status = status
         self.body = body
         self.headers = headers if headers is not None else {"Content-Type": "application/json"}
+
+
+def parse_iso(text: Any, where: str) -> float:
+    """An ISO-8601 date-time from a request (``Z`` or offset; naive means UTC) as Unix seconds, else 001."""
+    if not isinstance(text, str):
+        raise bad_request(f"{where} must be an ISO-8601 date-time string")
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"{where} is not an ISO-8601 date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()

@@ -80,6 +80,8 @@ class FakeCalypso:
         self.state = State(seed, self.now, self._emit)
         """The server's data; read it in tests, prefer the helper methods to change it."""
         self.webhooks = WebhookDispatcher(time_scale=webhook_time_scale)
+        self.state.webhooks = self.webhooks
+        _handlers.seed(self.state)
         self.requests: list[RecordedRequest] = []
         self._faults = FaultBook()
         self._validator = Validator()
@@ -180,18 +182,33 @@ class FakeCalypso:
         """Simulate a customer paying an invoice; returns the invoice as ``invoices.get`` would."""
         return self._in_loop(lambda: _handlers.pay_invoice(self.state, invoice_id_or_key, amount, currency))
 
-    def advance_payouts(self, steps: int | None = None) -> int:
-        """Move payouts along CREATED -> IN_PROGRESS -> COMPLETED; ``steps=None`` goes to the end.
+    def select_widget_currency(self, widget_key: str, currency: str) -> dict[str, Any]:
+        """The payer picks ``currency`` on a payment widget: an invoice is created under it (and returned)."""
+        return self._in_loop(lambda: _handlers.select_widget_currency(self.state, widget_key, currency))
 
-        Returns how many state changes happened (0 when every payout is final).
+    def advance_payouts(self, steps: int | None = None) -> int:
+        """Move payouts along CREATED -> IN_PROGRESS -> COMPLETED (mass: CREATION_IN_PROGRESS -> IN_PROGRESS ->
+        COMPLETED or PARTIAL), emitting ``PAYOUT_CHANGE_STATUS``; ``steps=None`` goes to the end.
+
+        Returns how many state changes happened (0 when every payout is final or waits for its executionDate).
         """
         return self._in_loop(lambda: _handlers.advance_payouts(self.state, steps))
+
+    def fail_payout(
+        self, payout_id_or_key: str, message: str = "Transaction rejected by the network"
+    ) -> dict[str, Any]:
+        """Fail an open payout: amount and fee are refunded, ``PAYOUT_VALIDATION_ERROR`` and FAILED emitted."""
+        return self._in_loop(lambda: _handlers.fail_payout(self.state, payout_id_or_key, message))
 
     def add_purse_transactions(
         self, customer_id: str, n: int, *, currency: str = "USDT_TRX", state: str = "CONFIRMED"
     ) -> list[dict[str, Any]]:
         """Seed ``n`` deposit transactions for a customer (history only: balances are not touched)."""
         return self._in_loop(lambda: _handlers.add_purse_transactions(self.state, customer_id, n, currency, state))
+
+    def deposit_to_purse(self, customer_id: str, currency: str, amount: Decimal) -> dict[str, Any]:
+        """A live customer deposit: purse webhooks through to TRANSLATION_TO_ACCOUNT_COMPLETED, balance credited."""
+        return self._in_loop(lambda: _handlers.deposit(self.state, customer_id, currency, amount))
 
     def _emit(self, event_type: str, service: str, data: dict[str, Any]) -> None:
         self.webhooks.emit(event_type, service, data)

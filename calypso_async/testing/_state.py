@@ -16,11 +16,14 @@ import string
 import uuid
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._http import ApiError, bad_request, iso
+
+if TYPE_CHECKING:
+    from ._webhooks import WebhookDispatcher
 
 __all__ = ["CURRENCIES", "FIATS", "Account", "Currency", "Emit", "Record", "State"]
 
@@ -130,6 +133,8 @@ class State:
         self.c2f_orders: dict[str, Record] = {}
         self.geos: list[dict[str, Any]] = []
         self.webhook_created: dict[str, str] = {}
+        self.webhooks: WebhookDispatcher | None = None
+        """Subscriptions live in the server's dispatcher; attached by the server."""
         self._seed_accounts()
 
     # ------------------------------------------------------------------------------------ generators
