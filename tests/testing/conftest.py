@@ -74,9 +74,7 @@ async def raw(server: FakeCalypso) -> AsyncIterator[RawSend]:
             method: str = "POST",
         ) -> RawAnswer:
             secret_key = server.secret_key if secret is None else secret
-            signature = sign if sign is not None else hmac.new(
-                secret_key.encode(), body, hashlib.sha512
-            ).hexdigest()
+            signature = sign if sign is not None else hmac.new(secret_key.encode(), body, hashlib.sha512).hexdigest()
             headers = {
                 "Key": server.api_key if key is None else key,
                 "Sign": signature,
@@ -86,3 +84,18 @@ async def raw(server: FakeCalypso) -> AsyncIterator[RawSend]:
                 return RawAnswer(resp.status, dict(resp.headers), await resp.read())
 
         yield send
+
+
+Event = tuple[str, str, dict[str, Any]]
+
+
+@pytest.fixture
+def events(server: FakeCalypso, monkeypatch: pytest.MonkeyPatch) -> list[Event]:
+    """Every ``webhooks.emit`` call of the server, in order: ``(event_type, service, data)``."""
+    seen: list[Event] = []
+
+    def record(event_type: str, service: str, data: dict[str, Any], level: str = "SUCCESS") -> None:
+        seen.append((event_type, service, data))
+
+    monkeypatch.setattr(server.webhooks, "emit", record)
+    return seen
