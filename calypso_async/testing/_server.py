@@ -152,6 +152,10 @@ class FakeCalypso:
 
     def inject(self, path: str, fault: Fault) -> None:
         """Queue ``fault`` for requests to ``path`` (e.g. ``"/api/v1/account"``) or ``"*"`` for any path."""
+        if not isinstance(fault, Fault):
+            raise TypeError("fault must be a Fault (e.g. Fault.status(503))")
+        if path != "*" and not path.startswith("/"):
+            path = "/" + path
         self._in_loop(lambda: self._faults.add(path, fault))
 
     def clear_faults(self) -> None:
@@ -165,16 +169,24 @@ class FakeCalypso:
     # ------------------------------------------------------------------------------- data helpers
 
     def balance(self, account_id: str, currency: str) -> Decimal:
+        """The account's balance in ``currency`` (0 when it holds none); ``LookupError`` for an unknown account."""
+        self._known_account(account_id)
         return self._in_loop(lambda: self.state.balance(account_id, currency))
 
     def set_balance(self, account_id: str, currency: str, amount: Decimal) -> None:
+        """Set a balance exactly (any currency code; it shows in ``account.get``)."""
         if not isinstance(amount, Decimal):
             raise TypeError("amount must be a Decimal")
+        self._known_account(account_id)
 
         def apply() -> None:
-            self.state.account(account_id).balances[currency] = amount
+            self.state.accounts[account_id].balances[currency] = amount
 
         self._in_loop(apply)
+
+    def _known_account(self, account_id: str) -> None:
+        if account_id not in self.state.accounts:
+            raise LookupError(f"no account {account_id!r}; known: {', '.join(self.state.accounts)}")
 
     def pay_invoice(
         self, invoice_id_or_key: str, amount: Decimal | None = None, *, currency: str | None = None

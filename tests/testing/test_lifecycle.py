@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from calypso_async import AsyncCalypso
-from calypso_async.testing import FakeCalypso
+from calypso_async.testing import FakeCalypso, Fault
 
 
 async def test_start_stop_and_base_url() -> None:
@@ -63,6 +63,19 @@ def test_run_in_thread_serves_sync_callers() -> None:
         server.set_balance(server.account_id, "BTC", Decimal("2"))
         assert server.balance(server.account_id, "BTC") == Decimal("2")
         assert [r.status for r in server.requests] == [401, 200]
+        with pytest.raises(LookupError):
+            server.balance("0xnope", "BTC")
+
+        async def invoice() -> str:
+            async with server.client() as client:
+                created = await client.invoices.create_single(amount=Decimal("1"), currency="TRX", description="x")
+                assert created.id is not None
+                return created.id
+
+        invoice_id = asyncio.run(invoice())
+        assert server.pay_invoice(invoice_id)["state"] == "COMPLETED"
+        server.inject("api/v1/account", Fault.status(503))  # leading slash optional
+        assert server.pending_faults == 1
     with pytest.raises(RuntimeError):
         _ = server.base_url
 
