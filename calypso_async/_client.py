@@ -383,7 +383,7 @@ class AsyncCalypso(AsyncResources):
             )
         try:
             data = _json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise InvalidResponseError(
                 f"{op.name}: answer is not JSON (HTTP {response.status}, "
                 f"Content-Type {response.headers.get('Content-Type')!r}{_snippet(body)}): {exc}",
@@ -409,7 +409,7 @@ class AsyncCalypso(AsyncResources):
         body: Any = None
         try:
             body = _json.loads(response.body) if response.body.strip() else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
             message = f"HTTP {status} with a non-JSON body{_snippet(response.body)}"
         if isinstance(body, dict):

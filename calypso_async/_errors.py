@@ -14,6 +14,7 @@
     │   ├── RateLimitError            429
     │   └── ServerError               5xx / 000
     ├── InvalidResponseError          a 2xx answer that is not the JSON calypso expects (HTML, truncated, too large)
+    │   └── StructureError            data that cannot be read as the model asked for (``Model.from_dict``)
     ├── APIConnectionError            the request may not have reached the service (DNS, refused, reset)
     │   └── APITimeoutError           no complete answer within ``timeout`` seconds
     ├── OutcomeUnknownError           a money-moving call without an idempotency key failed ambiguously:
@@ -47,6 +48,7 @@ __all__ = [
     "OutcomeUnknownError",
     "RateLimitError",
     "ServerError",
+    "StructureError",
     "SyncFacadeError",
     "WebhookPayloadError",
     "WebhookSignatureError",
@@ -164,6 +166,10 @@ class InvalidResponseError(CalypsoError):
         self.operation = operation
         self.idempotency_key = idempotency_key
         super().__init__(message)
+
+
+class StructureError(InvalidResponseError, TypeError):
+    """Wire data that cannot be read as the requested model; also a ``TypeError`` for converter hooks."""
 
 
 class APIConnectionError(CalypsoError):

@@ -22,7 +22,9 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 import cattrs
 
-__all__ = ["Model", "OpenEnum", "T", "converter", "field", "secret_field", "structure", "unstructure"]
+from ._errors import StructureError
+
+__all__ = ["Model", "OpenEnum", "StructureError", "T", "converter", "field", "secret_field", "structure", "unstructure"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound="Model")
@@ -223,7 +225,7 @@ def _make_structure_hook(cls: type[Model]) -> Callable[[Any, Any], Model]:
         if isinstance(data, cls):
             return data
         if not isinstance(data, dict):
-            raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
+            raise StructureError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
         kwargs: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in data.items():
@@ -283,8 +285,14 @@ converter = _build_converter()
 
 
 def structure(data: Any, cls: type[T]) -> T:
-    """Wire data -> model (or any type the converter knows)."""
-    return converter.structure(data, cls)
+    """Wire data -> model (or any type the converter knows); bad shapes raise :class:`StructureError`."""
+    try:
+        return converter.structure(data, cls)
+    except StructureError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError, RecursionError,
+            cattrs.BaseValidationError) as exc:
+        raise StructureError(f"cannot read {getattr(cls, '__name__', cls)}: {type(exc).__name__}: {exc}") from None
 
 
 def unstructure(obj: Any) -> Any:
