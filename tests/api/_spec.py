@@ -72,7 +72,8 @@ class Arg:
         if self.kind == "codes":
             return ["USDT_TRX", {"name": "BTC"}], ["USDT_TRX", {"name": "BTC"}]
         if self.kind == "code_or_model":
-            return "+00:00" if self.wire == "zoneOffset" else "USDT_TRX", "+00:00" if self.wire == "zoneOffset" else "USDT_TRX"
+            code = "+00:00" if self.wire == "zoneOffset" else "USDT_TRX"
+            return code, code
         if self.kind == "model":
             return {"equals": "x", "in": ["a"]}, {"equals": "x", "in": ["a"]}
         if self.kind == "mapping":
@@ -122,9 +123,7 @@ def payload_schema(sdk_name: str) -> dict[str, Any] | None:
 def args_of(sdk_name: str) -> list[Arg]:
     _path, _method, op = SPEC_OPS[sdk_name]
     out = [
-        Arg(p["name"], p["name"], p["schema"], True, "path")
-        for p in op.get("parameters", [])
-        if p.get("in") == "path"
+        Arg(p["name"], p["name"], p["schema"], True, "path") for p in op.get("parameters", []) if p.get("in") == "path"
     ]
     schema = payload_schema(sdk_name)
     if schema is None:

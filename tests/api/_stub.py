@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
 from calypso_async import AsyncCalypso, Request, Response
-from calypso_async._json import loads
+from calypso_async._json import dumps, loads
 
 API_KEY = "c529e14832b34b74972365cf7bf02430"
 SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
@@ -19,7 +18,7 @@ Answer = Any | Callable[[Request], Any]
 
 
 def response(body: Any, status: int = 200) -> Response:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    raw = body if isinstance(body, bytes) else dumps(body)
     return Response(status, {"Date": formatdate(usegmt=True), "Content-Type": "application/json"}, raw)
 
 

@@ -44,7 +44,7 @@ def test_method_exists_on_async_client(entry: dict[str, Any]) -> None:
     params = inspect.signature(method).parameters
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for name, p in params.items() if name != "self")
     assert "timeout" in params and "max_retries" in params
-    path, method_name, op = BY_SDK_NAME[ids(entry)]
+    _path, _method, op = BY_SDK_NAME[ids(entry)]
     assert ("account" in params) == op["x-envelope"]["account"]
 
     instance = client(RecordingTransport())

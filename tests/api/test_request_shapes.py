@@ -129,7 +129,7 @@ async def test_account_override_and_no_account_calls() -> None:
 
 
 async def test_models_accepted_as_nested_arguments() -> None:
-    from calypso_async.models import Currency, StringFilter, TransactionStateFilter, PurseTransactionState
+    from calypso_async.models import Currency, PurseTransactionState, StringFilter, TransactionStateFilter
 
     transport = RecordingTransport(_json.dumps({"result": [], "page": 0, "size": 10, "total": 0, "totalElements": 0}))
     async with client(transport) as api:

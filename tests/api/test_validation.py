@@ -125,7 +125,7 @@ async def test_empty_idempotency_key_is_refused() -> None:
         ("rates.get", {"from_currencies": ["BTC", 3]}, "from_currencies[1]"),
         ("webhooks.create", {"url": "https://x", "notification_event_types": "INVOICE_PAID"}, "notification_event"),
         ("payouts.create", {"deposit_address": "T", "currency": "C", "amount": 1, "execution_date": 5}, "execution"),
-        ("invoices.create_bound", {"lower_bound": 1, "currency": "C", "description": "d", "fiat_available": "no"}, "fiat"),
+        ("invoices.create_bound", {"lower_bound": 1, "currency": "C", "description": "d", "fiat_available": 1}, "fiat"),
         ("reports.payouts", {"zone_offset": 3}, "zone_offset"),
         ("payouts.create_mass", {"extra": ["not", "a", "dict"]}, "extra"),
     ],
