@@ -25,7 +25,16 @@ from ._http import ApiError, bad_request, iso
 if TYPE_CHECKING:
     from ._webhooks import WebhookDispatcher
 
-__all__ = ["CURRENCIES", "FIATS", "Account", "Currency", "Emit", "Record", "State"]
+__all__ = [
+    "CURRENCIES",
+    "FIATS",
+    "Account",
+    "Currency",
+    "Emit",
+    "Record",
+    "State",
+    "trim",
+]
 
 Emit = Callable[[str, str, dict[str, Any]], None]
 
@@ -66,6 +75,13 @@ FEE_RATE = Decimal("0.005")
 """Service fee on payouts, invoices and exchanges: 0.5 %."""
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def trim(value: Decimal) -> Decimal:
+    """Drop trailing fractional zeros, never into exponent form (``Decimal('100')``, not ``Decimal('1E+2')``)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
 
 
 @attrs.define
@@ -179,12 +195,13 @@ class State:
         return found
 
     def quantize(self, amount: Decimal, code: str) -> Decimal:
+        """Round down to the currency's scale, without trailing zeros (``0.5``, not ``0.500000000000000000``)."""
         scale = self.currencies[code].scale if code in self.currencies else 8
-        return amount.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_DOWN)
+        return trim(amount.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_DOWN))
 
     def rate(self, source: str, target: str) -> Decimal:
         """How many ``target`` one ``source`` buys (crypto or fiat codes), 12 significant decimals."""
-        return (self.price_usd(source) / self.price_usd(target)).quantize(Decimal("0.000000000001"))
+        return trim((self.price_usd(source) / self.price_usd(target)).quantize(Decimal("0.000000000001")))
 
     def price_usd(self, code: str) -> Decimal:
         if code in self.usd:
@@ -231,8 +248,8 @@ class State:
             for currency in CURRENCIES:
                 usd_value = Decimal(rng.randint(20_000, 250_000)) if index == 0 else Decimal(rng.randint(0, 20_000))
                 amount = usd_value / self.usd[currency.code]
-                balances[currency.code] = self.quantize(amount, currency.code).quantize(
-                    Decimal(1).scaleb(-min(currency.scale, 8)), rounding=ROUND_DOWN
+                balances[currency.code] = trim(
+                    amount.quantize(Decimal(1).scaleb(-min(currency.scale, 8)), rounding=ROUND_DOWN)
                 )
             self.accounts[account_id] = Account(account_id, name, owner, balances)
         permission_groups = [
