@@ -167,9 +167,7 @@ class AsyncCalypso(AsyncResources):
         self._transport: AsyncTransport = (
             transport
             if transport is not None
-            else AiohttpTransport(
-                session, connect_timeout=connect_timeout, max_response_bytes=max_response_bytes
-            )
+            else AiohttpTransport(session, connect_timeout=connect_timeout, max_response_bytes=max_response_bytes)
         )
         self._closed = False
         self._init_resources()
@@ -241,10 +239,7 @@ class AsyncCalypso(AsyncResources):
         await self.aclose()
 
     def __repr__(self) -> str:
-        return (
-            f"AsyncCalypso(api_key={mask(self.api_key)!r}, account={self.account_id!r}, "
-            f"base_url={self.base_url!r})"
-        )
+        return f"AsyncCalypso(api_key={mask(self.api_key)!r}, account={self.account_id!r}, base_url={self.base_url!r})"
 
     # ------------------------------------------------------------------------------------------ engine
 
@@ -354,7 +349,12 @@ class AsyncCalypso(AsyncResources):
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "calypso %s %s -> %d in %.1f ms (attempt %d, key %s)",
-                    op.method, op.path, status, (received - sent) * 1000.0, number, mask(self.api_key),
+                    op.method,
+                    op.path,
+                    status,
+                    (received - sent) * 1000.0,
+                    number,
+                    mask(self.api_key),
                 )
             if 200 <= status < 300:
                 clock.observe(date, sent, received)
@@ -438,7 +438,8 @@ class AsyncCalypso(AsyncResources):
         get_op = OPERATIONS[get_name]
         logger.info(
             "calypso: %s met a duplicate key on retry; fetching the object created by key %s",
-            prepared.op.name, prepared.idempotency_key,
+            prepared.op.name,
+            prepared.idempotency_key,
         )
         try:
             found = await self._call(get_op, {field: prepared.idempotency_key}, account=prepared.account)
@@ -451,7 +452,11 @@ class AsyncCalypso(AsyncResources):
         def log(retry_number: int, exc: BaseException, delay: float) -> None:
             logger.info(
                 "calypso: %s failed (%s: %s); retry %d in %.2f s",
-                prepared.op.name, type(exc).__name__, exc, retry_number, delay,
+                prepared.op.name,
+                type(exc).__name__,
+                exc,
+                retry_number,
+                delay,
             )
 
         return log

@@ -131,8 +131,7 @@ class ServerClock:
             return "the server's clock has not been measured yet (no Date header seen)"
         direction = "behind" if offset_s > 0 else "ahead of"
         return (
-            f"the local clock is {abs(offset_s):.1f} s {direction} the server's "
-            f"(the window is ±{WINDOW_MS // 1000} s)"
+            f"the local clock is {abs(offset_s):.1f} s {direction} the server's (the window is ±{WINDOW_MS // 1000} s)"
         )
 
     def _check_offset(self) -> None:

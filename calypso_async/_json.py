@@ -90,9 +90,7 @@ def _write(value: Any, out: list[str]) -> None:
         out.append("]")
     elif isinstance(value, float):
         hint = "NaN/infinity" if not math.isfinite(value) else repr(value)
-        raise TypeError(
-            f"float value {hint} is not accepted in a request; pass decimal.Decimal (e.g. Decimal('0.1'))"
-        )
+        raise TypeError(f"float value {hint} is not accepted in a request; pass decimal.Decimal (e.g. Decimal('0.1'))")
     else:
         raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 

@@ -188,6 +188,18 @@ def _structure_any(value: Any, _: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- models
 
 
+_READ_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+    cattrs.BaseValidationError,
+)
+"""What a hook may raise on data of an unexpected shape."""
+
+
 def _is_model(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, Model)
 
@@ -238,8 +250,7 @@ def _make_structure_hook(cls: type[Model]) -> Callable[[Any, Any], Model]:
             name, hook, tp = target
             try:
                 kwargs[name] = hook(value, tp)
-            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError, RecursionError,
-                    cattrs.BaseValidationError):
+            except _READ_ERRORS:
                 extra[key] = value
         return cls(extra=extra, **kwargs)
 
@@ -290,8 +301,7 @@ def structure(data: Any, cls: type[T]) -> T:
         return converter.structure(data, cls)
     except StructureError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError, RecursionError,
-            cattrs.BaseValidationError) as exc:
+    except _READ_ERRORS as exc:
         raise StructureError(f"cannot read {getattr(cls, '__name__', cls)}: {type(exc).__name__}: {exc}") from None
 
 

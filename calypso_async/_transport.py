@@ -103,9 +103,7 @@ class AiohttpTransport:
                 body = await self._read(resp)
                 return Response(resp.status, resp.headers, body)
         except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(
-                f"could not connect within {self._connect_timeout} s", request_sent=False
-            ) from exc
+            raise APITimeoutError(f"could not connect within {self._connect_timeout} s", request_sent=False) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise APITimeoutError(f"no complete answer within {request.timeout} s") from exc
         except aiohttp.ClientConnectorError as exc:
@@ -133,9 +131,7 @@ class AiohttpTransport:
         async for chunk in resp.content.iter_chunked(65536):
             size += len(chunk)
             if size > limit:
-                raise InvalidResponseError(
-                    f"answer exceeds max_response_bytes={limit}", status_code=resp.status
-                )
+                raise InvalidResponseError(f"answer exceeds max_response_bytes={limit}", status_code=resp.status)
             chunks.append(chunk)
         return b"".join(chunks)
 

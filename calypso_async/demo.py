@@ -34,8 +34,10 @@ async def _tour(server: FakeCalypso) -> None:
         _title("Who am I (user.current)")
         me = await client.user.current()
         user = me.user_full_info
-        print(f"   user {user.username if user else '?'}; usable accounts:",
-              ", ".join(a.account or "?" for a in me.available_accounts or []))
+        print(
+            f"   user {user.username if user else '?'}; usable accounts:",
+            ", ".join(a.account or "?" for a in me.available_accounts or []),
+        )
 
         _title(f"Balances of {client.account_id} (account.get) — Decimal, never float")
         _balances(await client.account.get())
@@ -49,8 +51,9 @@ async def _tour(server: FakeCalypso) -> None:
         invoice = await client.invoices.create_single(
             amount=Decimal("0.015"), currency="ETH", description="Order #1042", external_id="order-1042"
         )
-        print(f"   created {invoice.type} invoice {invoice.id} for {invoice.amount} {invoice.currency}: "
-              f"{invoice.state}")
+        print(
+            f"   created {invoice.type} invoice {invoice.id} for {invoice.amount} {invoice.currency}: {invoice.state}"
+        )
         print(f"   payment link https://pay.calypso.finance/invoice/{invoice.idempotency_key}")
         server.pay_invoice(invoice.id or "", Decimal("0.015"))
         paid = await client.invoices.get(id=invoice.id)
@@ -59,7 +62,9 @@ async def _tour(server: FakeCalypso) -> None:
         _title("Payout whose connection drops after Calypso stored it (retried safely)")
         server.inject("/api/v1/payout/create", Fault.drop_after_processing())
         payout = await client.payouts.create(
-            amount=Decimal("25.5"), currency="USDT_TRX", deposit_address="TXyz9wqvRz1U7d7Q3d8yX1rXoKXbqvW8Ju",
+            amount=Decimal("25.5"),
+            currency="USDT_TRX",
+            deposit_address="TXyz9wqvRz1U7d7Q3d8yX1rXoKXbqvW8Ju",
             external_id="withdrawal-77",
         )
         print(f"   payout {payout.id}: {payout.amount} {payout.currency}, state {payout.state}")
@@ -76,8 +81,10 @@ async def _tour(server: FakeCalypso) -> None:
         exchange = await client.exchanges.create(
             source_currency="USDT_TRX", destination_currency="BTC", amount=Decimal("100")
         )
-        print(f"   exchange {exchange.id}: {exchange.source_amount} {exchange.source_currency} -> "
-              f"{exchange.destination_amount} {exchange.destination_currency}, {exchange.state}")
+        print(
+            f"   exchange {exchange.id}: {exchange.source_amount} {exchange.source_currency} -> "
+            f"{exchange.destination_amount} {exchange.destination_currency}, {exchange.state}"
+        )
 
         _title("Balances now")
         _balances(await client.account.get())
@@ -108,9 +115,10 @@ def _sync_demo() -> None:
     except ImportError:  # pragma: no cover - the facade ships with calypso; this only guards partial installs
         print("   calypso_sync is not available")
         return
-    with FakeCalypso.run_in_thread(seed=3) as server, Calypso(
-        server.api_key, server.secret_key, account=server.account_id, base_url=server.base_url
-    ) as client:
+    with (
+        FakeCalypso.run_in_thread(seed=3) as server,
+        Calypso(server.api_key, server.secret_key, account=server.account_id, base_url=server.base_url) as client,
+    ):
         account = client.account.get()
         total = sum((b.amount or Decimal(0) for b in account.balances or []), Decimal(0))
         print(f"   {len(account.balances or [])} balances, sum of amounts {total} (blocking call, private loop)")

@@ -43,11 +43,20 @@ def make(transport: StubTransport, **kw: Any) -> AsyncCalypso:
 
 READ = Operation(name="things.get", method="POST", path="/api/v1/thing", account=True, payload="required")
 CREATE = Operation(
-    name="things.create", method="POST", path="/api/v1/thing/create", account=True, payload="required",
-    idempotency_field="idempotencyKey", money_moving=True,
+    name="things.create",
+    method="POST",
+    path="/api/v1/thing/create",
+    account=True,
+    payload="required",
+    idempotency_field="idempotencyKey",
+    money_moving=True,
 )
 UNKEYED = Operation(
-    name="exchanges.create", method="POST", path="/api/v1/exchange/create", account=True, payload="required",
+    name="exchanges.create",
+    method="POST",
+    path="/api/v1/exchange/create",
+    account=True,
+    payload="required",
     money_moving=True,
 )
 
@@ -62,9 +71,7 @@ def assert_signed(transport: StubTransport) -> None:
 async def test_envelope_bytes_are_compact_and_signed() -> None:
     transport = StubTransport(ok({"id": "1"}))
     client = make(transport)
-    assert await client._call(READ, {"id": "1", "note": None, "amount": Decimal("0.123456789012345678")}) == {
-        "id": "1"
-    }
+    assert await client._call(READ, {"id": "1", "note": None, "amount": Decimal("0.123456789012345678")}) == {"id": "1"}
     body = transport.requests[0].body
     assert body.startswith(b'{"account":"' + ACCOUNT.encode() + b'","timestamp":')
     assert body.endswith(b',"payload":{"id":"1","amount":0.123456789012345678}}')

@@ -60,9 +60,7 @@ async def test_invoice_create_with_5xx_after_storing_is_not_duplicated(
     assert invoice.id in server.state.invoices
 
 
-async def test_caller_key_is_kept_and_a_deliberate_reuse_is_reported(
-    server: FakeCalypso, client: AsyncCalypso
-) -> None:
+async def test_caller_key_is_kept_and_a_deliberate_reuse_is_reported(server: FakeCalypso, client: AsyncCalypso) -> None:
     key = "5b0f6a4e-2a8c-4a57-9d43-8f3f6b3e2d10"
     payout = await client.payouts.create(
         amount=Decimal("1"), currency="USDT_TRX", deposit_address=ADDRESS, idempotency_key=key
@@ -84,9 +82,7 @@ async def test_key_is_returned_on_errors(server: FakeCalypso, client: AsyncCalyp
     assert not server.state.payouts
 
 
-async def test_exchange_is_not_retried_after_an_ambiguous_failure(
-    server: FakeCalypso, client: AsyncCalypso
-) -> None:
+async def test_exchange_is_not_retried_after_an_ambiguous_failure(server: FakeCalypso, client: AsyncCalypso) -> None:
     server.inject("/api/v1/exchange/create", Fault.drop_after_processing())
     with pytest.raises(OutcomeUnknownError) as info:
         await client.exchanges.create(source_currency="USDT_TRX", destination_currency="BTC", amount=Decimal("5"))
@@ -95,9 +91,7 @@ async def test_exchange_is_not_retried_after_an_ambiguous_failure(
     assert len(server.state.exchanges) == 1  # it did happen; the caller was told to check, not retried
 
 
-async def test_exchange_is_retried_when_the_request_never_arrived(
-    server: FakeCalypso, client: AsyncCalypso
-) -> None:
+async def test_exchange_is_retried_when_the_request_never_arrived(server: FakeCalypso, client: AsyncCalypso) -> None:
     server.inject("/api/v1/exchange/create", Fault.status(429, retry_after=0))
     exchange = await client.exchanges.create(
         source_currency="USDT_TRX", destination_currency="BTC", amount=Decimal("5")

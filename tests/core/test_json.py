@@ -24,7 +24,7 @@ def test_decimals_are_written_without_exponent() -> None:
 
 
 def test_compact_output_matches_stdlib_for_plain_data() -> None:
-    value = {"s": "é\"\n", "i": -3, "t": True, "f": False, "n": None, "l": [1, "x", {}], "o": {}}
+    value = {"s": 'é"\n', "i": -3, "t": True, "f": False, "n": None, "l": [1, "x", {}], "o": {}}
     assert _json.dumps(value) == json.dumps(value, separators=(",", ":")).encode()
 
 
@@ -49,8 +49,6 @@ def test_integers_stay_integers() -> None:
     assert _json.loads(b'{"timestamp": 1735689600000}')["timestamp"] == 1735689600000
 
 
-@given(
-    st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d.adjusted()) < 40)
-)
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d.adjusted()) < 40))
 def test_any_finite_decimal_round_trips(value: Decimal) -> None:
     assert _json.loads(_json.dumps([value]))[0] == value
