@@ -1,4 +1,9 @@
-"""Account, user and rates: the read-only calls every integration makes first."""
+"""Account, user and rates: the read-only calls every integration makes first.
+
+Why they read straight from :class:`~calypso_async.testing._state.State`: balances shown by ``account.get`` are
+the very numbers payouts debit and payments credit, so a test can follow money end to end; rates come from the
+seeded USD prices, so quotes, fiat invoices and exchanges agree with ``rates.get``.
+"""
 
 from __future__ import annotations
 

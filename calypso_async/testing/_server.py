@@ -34,6 +34,7 @@ from aiohttp import web
 
 from .. import _json
 from .._client import AsyncCalypso
+from .._signing import mask
 from . import _handlers
 from ._call import Call
 from ._faults import Fault, FaultBook, drop_connection, send_truncated
@@ -98,6 +99,10 @@ class FakeCalypso:
         self._loop_thread: int | None = None
         self._stopping: asyncio.Event | None = None
         self._trace_count = 0
+
+    def __repr__(self) -> str:
+        where = self._base_url or "not started"
+        return f"FakeCalypso(seed={self.seed}, base_url={where!r}, api_key={mask(self.api_key)!r})"
 
     # ---------------------------------------------------------------------------------- identity
 

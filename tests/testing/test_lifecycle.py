@@ -10,6 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,39 @@ def test_standalone_entry_point() -> None:
         proc.send_signal(2)  # SIGINT, like Ctrl-C
         _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
+
+
+def test_plugin_enabled_the_documented_way(tmp_path: Path) -> None:
+    """``pytest_plugins = ["calypso_async.testing.pytest_plugin"]`` in a user's conftest gives the fixtures."""
+    root = tmp_path
+    (root / "conftest.py").write_text('pytest_plugins = ["calypso_async.testing.pytest_plugin"]\n')
+    (root / "test_user.py").write_text(
+        "async def test_async(fake_calypso, fake_calypso_client):\n"
+        "    assert (await fake_calypso_client.account.get()).account == fake_calypso.account_id\n"
+        "\n"
+        "def test_sync(fake_calypso_thread):\n"
+        "    assert fake_calypso_thread.base_url.startswith('http://127.0.0.1:')\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_mode=auto",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+            "-W",
+            "error",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(root),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
