@@ -65,3 +65,20 @@ async def test_client_overrides(server: FakeCalypso) -> None:
         assert client.timeout == 3.0
         assert client.base_url == server.base_url
         assert (await client.account.get()).account == server.accounts[2]
+
+
+async def test_same_seed_same_calls_same_objects() -> None:
+    async def run() -> list[object]:
+        async with FakeCalypso(seed=3) as server, server.client() as client:
+            invoice = await client.invoices.create_single(
+                amount=Decimal("1"), currency="TRX", description="d", idempotency_key="k-1"
+            )
+            payout = await client.payouts.create(
+                currency="TRX", amount=Decimal("1"), deposit_address="Tabc", idempotency_key="k-2"
+            )
+            customer = await client.customer_purse.create_customer(description="c")
+            assert customer.id is not None
+            address = await client.customer_purse.get_address(customer_id=customer.id, currency="BTC")
+            return [invoice.id, invoice.invoice_address, payout.id, customer.id, address.address, server.accounts]
+
+    assert await run() == await run()
