@@ -14,6 +14,10 @@ The pager therefore starts at ``first_page`` (default 0) and stops, whichever ba
 * as many pages were read as ``total`` says there are (``total`` counts pages: the reference's
   ``page + 1 >= total``, counted from the first page read so that it also holds for 1-based pages);
 * as many items were read as ``totalElements`` says there are.
+
+A server that ignores ``pageNumber`` (the same full page again and again, no counters) would make that loop
+endless; the pager detects a page identical to the one before it and raises
+:class:`~calypso_async.InvalidResponseError` instead.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 from . import _validate
+from ._errors import InvalidResponseError
 
 __all__ = ["DEFAULT_PAGE_SIZE", "PageLike", "paginate"]
 
@@ -61,9 +66,16 @@ async def paginate(
         raise ValueError(f"first_page must not be negative, got {number}")
     pages_read = 0
     items_read = 0
+    previous: Sequence[T] | None = None
     while True:
         page = await fetch(number, size)
         items = page.result or []
+        if previous is not None and items and list(items) == list(previous):
+            raise InvalidResponseError(
+                f"page {number} is identical to page {number - 1}: the server seems to ignore the page number; "
+                "stopping instead of repeating items"
+            )
+        previous = items
         pages_read += 1
         items_read += len(items)
         for item in items:

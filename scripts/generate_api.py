@@ -480,7 +480,7 @@ class Spec:
                 refs |= {n for n in names if n in self.schemas}
                 doc = sentence(prop_schema.get("description", ""))
                 if prop_schema.get("x-unconfirmed"):
-                    doc = (doc + " Unconfirmed: not confirmed by the docs.").strip()
+                    doc = (doc + " (Unconfirmed by the docs.)").strip()
                 fields.append(
                     FieldDef(
                         name=snake(wire),
@@ -1320,11 +1320,13 @@ def format_source(path: Path, text: str) -> str:
 
 
 def generated_paths() -> set[Path]:
+    """Files carrying the GENERATED marker under models/ and resources/ (stale ones get deleted)."""
     found: set[Path] = set()
     for directory in (MODELS_DIR, RESOURCES_DIR):
         if directory.exists():
             for path in directory.rglob("*.py"):
-                found.add(path)
+                if path.read_text("utf-8").startswith(MARKER):  # hand-written files are left alone
+                    found.add(path)
     return found
 
 

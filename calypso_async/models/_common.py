@@ -152,8 +152,8 @@ class PublicGatewayErrorResponse(Model):
     """Human-readable explanation."""
 
     trace_id: str | None = field("traceId")
-    """Server trace id. Not publicly documented but present in some responses; expose it when present. Unconfirmed: not
-    confirmed by the docs.
+    """Server trace id. Not publicly documented but present in some responses; expose it when present. (Unconfirmed by
+    the docs.)
     """
 
 

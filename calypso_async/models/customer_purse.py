@@ -62,7 +62,7 @@ class CustomerDTO(Model):
     id: str | None = field("id")
 
     email: str | None = field("email")
-    """Shown in guide examples but not in the reference field list. Unconfirmed: not confirmed by the docs."""
+    """Shown in guide examples but not in the reference field list. (Unconfirmed by the docs.)"""
 
     description: str | None = field("description")
 

@@ -279,8 +279,8 @@ class FiatDepositMethodRequestPayload(Model):
     currency: str | None = field("currency")
 
     external: bool | None = field("external")
-    """True when an external payout address will be given at order creation (newer docs only). Unconfirmed: not
-    confirmed by the docs.
+    """True when an external payout address will be given at order creation (newer docs only). (Unconfirmed by the
+    docs.)
     """
 
 

@@ -97,19 +97,19 @@ class CreateSingleFiatInvoicePayload(Model):
     """Client-generated UUID that makes the create unique; also the lookup key and the hosted payment link key."""
 
     expiration: datetime | None = field("expiration")
-    """Unconfirmed: not confirmed by the docs."""
+    """(Unconfirmed by the docs.)"""
 
     external_id: str | None = field("externalId")
-    """Merchant's own reference, echoed in webhooks. Unconfirmed: not confirmed by the docs."""
+    """Merchant's own reference, echoed in webhooks. (Unconfirmed by the docs.)"""
 
     return_url: str | None = field("returnUrl")
-    """Unconfirmed: not confirmed by the docs."""
+    """(Unconfirmed by the docs.)"""
 
     logo_url: str | None = field("logoUrl")
-    """Unconfirmed: not confirmed by the docs."""
+    """(Unconfirmed by the docs.)"""
 
     support_url: str | None = field("supportUrl")
-    """Unconfirmed: not confirmed by the docs."""
+    """(Unconfirmed by the docs.)"""
 
 
 @attrs.define(kw_only=True)
@@ -370,10 +370,10 @@ class PaymentWidgetPGSingleFiatDTO(Model):
     expiration: datetime | None = field("expiration")
 
     fiat_amount: Decimal | None = field("fiatAmount")
-    """Unconfirmed: not confirmed by the docs."""
+    """(Unconfirmed by the docs.)"""
 
     fiat_currency: str | None = field("fiatCurrency")
-    """Unconfirmed: not confirmed by the docs."""
+    """(Unconfirmed by the docs.)"""
 
 
 @attrs.define(kw_only=True)

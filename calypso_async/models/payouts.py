@@ -284,7 +284,7 @@ class PayoutCreatePayload(Model):
     """Optional: send the payout at this time instead of now."""
 
     external_id: str | None = field("externalId")
-    """Merchant's reference, echoed in webhooks; not documented as unique. Unconfirmed: not confirmed by the docs."""
+    """Merchant's reference, echoed in webhooks; not documented as unique. (Unconfirmed by the docs.)"""
 
 
 @attrs.define(kw_only=True)

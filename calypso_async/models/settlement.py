@@ -190,16 +190,16 @@ class SettlementWalletTransactionPage(Model):
     result: list[SettlementWalletTransaction] | None = field("result")
 
     page: int | None = field("page")
-    """Unconfirmed: not confirmed by the docs."""
+    """(Unconfirmed by the docs.)"""
 
     size: int | None = field("size")
-    """Unconfirmed: not confirmed by the docs."""
+    """(Unconfirmed by the docs.)"""
 
     total: int | None = field("total")
-    """Presumably the number of pages. Unconfirmed: not confirmed by the docs."""
+    """Presumably the number of pages. (Unconfirmed by the docs.)"""
 
     total_elements: int | None = field("totalElements")
-    """Presumably the number of items. Unconfirmed: not confirmed by the docs."""
+    """Presumably the number of items. (Unconfirmed by the docs.)"""
 
 
 @attrs.define(kw_only=True)

@@ -147,3 +147,15 @@ async def test_paginate_directly() -> None:
 
     assert [i async for i in paginate(fetch, page_size=2)] == [0, 1, 2, 3, 4, 5]
     assert calls == [(0, 2), (1, 2), (2, 2)]
+
+
+async def test_server_ignoring_page_number_is_detected() -> None:
+    from calypso_async import InvalidResponseError
+
+    transport = RecordingTransport({"result": ITEMS[:10]})  # always the same full page, no counters
+    async with client(transport) as api:
+        seen = []
+        with pytest.raises(InvalidResponseError, match="page number"):
+            async for tx in api.customer_purse.iter_transactions(page_size=10):
+                seen.append(tx.id)
+    assert len(seen) == 10 and len(transport.requests) == 2
