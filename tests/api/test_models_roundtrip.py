@@ -138,7 +138,7 @@ def test_every_model_schema_has_a_model() -> None:
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 @settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     database=None,
