@@ -47,7 +47,7 @@ from ._errors import (
     error_class_for,
 )
 from ._model import converter
-from ._operation import IDEMPOTENT_LOOKUP, NO_BLIND_RETRY, Operation
+from ._operation import IDEMPOTENT_LOOKUP, NO_BLIND_RETRY, Lookup, Operation
 from ._retry import RetryMode, RetryPolicy, is_ambiguous
 from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
@@ -431,22 +431,23 @@ class AsyncCalypso(AsyncResources):
             body=body if isinstance(body, dict) else None,
         )
 
-    async def _fetch_created(self, prepared: _Prepared, lookup: tuple[str, str]) -> Any:
+    async def _fetch_created(self, prepared: _Prepared, lookup: Lookup) -> Any:
         from .resources import OPERATIONS
 
-        get_name, field = lookup
-        get_op = OPERATIONS[get_name]
-        logger.info(
-            "calypso: %s met a duplicate key on retry; fetching the object created by key %s",
-            prepared.op.name,
-            prepared.idempotency_key,
-        )
+        key = prepared.idempotency_key
+        logger.info("calypso: %s met a duplicate key on retry; fetching what key %s created", prepared.op.name, key)
+        get_op = OPERATIONS[lookup.operation]
         try:
-            found = await self._call(get_op, {field: prepared.idempotency_key}, account=prepared.account)
+            if lookup.in_list is None:
+                return await self._call(get_op, {lookup.field: key}, account=prepared.account)
+            listing = await self._call(get_op, None, account=prepared.account)
+            for item in getattr(listing, lookup.in_list, None) or []:
+                if item.to_dict().get(lookup.field) == key:
+                    return item
         except NotFoundError:
-            # The duplicate answer was not about our object after all: the create did not happen. Try again.
-            return await self._attempt(prepared, 0)
-        return found
+            pass
+        # The duplicate answer was not about our object after all: the create did not happen. Try again.
+        return await self._attempt(prepared, 0)
 
     def _log_retry(self, prepared: _Prepared) -> Any:
         def log(retry_number: int, exc: BaseException, delay: float) -> None:

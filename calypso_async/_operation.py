@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["IDEMPOTENT_LOOKUP", "NO_BLIND_RETRY", "Operation"]
+__all__ = ["IDEMPOTENT_LOOKUP", "NO_BLIND_RETRY", "Lookup", "Operation"]
 
 
 @attrs.frozen
@@ -36,19 +36,34 @@ The reference lists exactly these two (README, Idempotency); any ``x-money-movin
 idempotency field is treated the same way.
 """
 
-IDEMPOTENT_LOOKUP: dict[str, tuple[str, str]] = {
-    "invoices.create_single": ("invoices.get", "idempotencyKey"),
-    "invoices.create_single_fiat": ("invoices.get", "idempotencyKey"),
-    "invoices.create_bound": ("invoices.get", "idempotencyKey"),
-    "invoices.create_unlimited": ("invoices.get", "idempotencyKey"),
-    "payment_widgets.create_unlimited_linked": ("payment_widgets.get_unlimited_linked", "requestId"),
-    "payment_widgets.create_single_fiat": ("payment_widgets.get_single_fiat", "requestId"),
-    "payouts.create": ("payouts.get", "idempotencyKey"),
-    "payouts.create_mass": ("payouts.get_mass", "idempotencyKey"),
-}
-"""Create -> (get operation, payload field) that finds the object by its idempotency key.
 
-Used by the retry recipe's "fetch by key" step. Hand-written: the spec does not link them (widgets are read
-by ``requestId``, presumed to be the creating key). A create missing here (``fiat_deposits.generate_key``)
-raises the duplicate-key error to the caller, with the key, instead of fetching.
+@attrs.frozen
+class Lookup:
+    """How to find the object a create made, by the key it was created with.
+
+    ``operation`` is called with ``{field: key}``; when ``in_list`` is set, ``operation`` is a list call (no
+    payload) and the object is the item of that attribute whose ``field`` equals the key.
+    """
+
+    operation: str
+    field: str
+    in_list: str | None = None
+
+
+IDEMPOTENT_LOOKUP: dict[str, Lookup] = {
+    "invoices.create_single": Lookup("invoices.get", "idempotencyKey"),
+    "invoices.create_single_fiat": Lookup("invoices.get", "idempotencyKey"),
+    "invoices.create_bound": Lookup("invoices.get", "idempotencyKey"),
+    "invoices.create_unlimited": Lookup("invoices.get", "idempotencyKey"),
+    "payment_widgets.create_unlimited_linked": Lookup("payment_widgets.get_unlimited_linked", "requestId"),
+    "payment_widgets.create_single_fiat": Lookup("payment_widgets.get_single_fiat", "requestId"),
+    "payouts.create": Lookup("payouts.get", "idempotencyKey"),
+    "payouts.create_mass": Lookup("payouts.get_mass", "idempotencyKey"),
+    "webhooks.create": Lookup("webhooks.list", "requestId", in_list="subscriptions"),
+}
+"""Create -> how to find what it created, for the retry recipe's "fetch by key" step.
+
+Hand-written: the spec does not link them (widgets are read by ``requestId``, presumed to be the creating key;
+a subscription is found in ``webhooks.list`` by its ``requestId``). A create missing here
+(``fiat_deposits.generate_key``) raises the duplicate-key error to the caller, with the key, instead.
 """

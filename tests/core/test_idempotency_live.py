@@ -110,3 +110,13 @@ async def test_eighteen_decimals_round_trip_through_request_and_response(
     assert invoice.amount == amount
     again = await client.invoices.get(id=invoice.id)
     assert again.amount == amount
+
+
+async def test_webhook_subscription_dropped_after_storing_is_found_in_the_list(
+    server: FakeCalypso, client: AsyncCalypso
+) -> None:
+    server.inject("/api/v1/subscription/webhook/create", Fault.drop_after_processing())
+    created = await client.webhooks.create(url="https://example.com/hook", notification_service_types=["INVOICE"])
+    assert created.request_id
+    assert [s.request_id for s in server.webhooks.subscriptions()] == [created.request_id]
+    assert created.secret_key and created.secret_key not in repr(created)
