@@ -86,7 +86,12 @@ def event_class_for(name: str | None) -> type[EventData]:
     return EVENT_CLASSES.get(str(name), UnknownEventData)
 
 
-_structure_envelope = converter.get_structure_hook(WebhookEvent)
+_TEXT_FIELDS: dict[str, tuple[str, type[str]]] = {
+    "requestId": ("request_id", str),
+    "level": ("level", WebhookLevel),
+    "service": ("service", WebhookService),
+    "eventType": ("event_type", WebhookEventType),
+}
 
 
 def parse_event(payload: Any) -> WebhookEvent:
@@ -94,28 +99,55 @@ def parse_event(payload: Any) -> WebhookEvent:
 
     Lenient about every field's shape (an unexpected value is kept in ``extra``), strict about the envelope
     itself: raises :class:`~calypso_async.WebhookPayloadError` unless the body is a JSON object with an event
-    ``id``, an event type (``eventType``, or ``data.type``) and, when present, an object as ``data``.
+    ``id`` (integer or string), an event type (``eventType``, or ``data.type``) and, when present, an object
+    as ``data``.
 
     >>> parse_event({"id": 1, "eventType": "INVOICE_PAID", "data": {"amount": Decimal("1")}}).data.amount
     Decimal('1')
     """
     if not isinstance(payload, Mapping):
         raise WebhookPayloadError(f"webhook body must be a JSON object, got {_kind(payload)}")
-    body = dict(payload)
-    raw_data = body.pop("data", None)
+    # The envelope is read field by field (not through the converter) so that its few rules are exact:
+    # text fields must be strings, the id an integer or a string, anything else stays in ``extra``.
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    raw_data: Any = None
+    for key, value in payload.items():
+        if key == "data":
+            raw_data = value
+        elif value is None:
+            continue
+        elif key == "id":
+            if isinstance(value, int) and not isinstance(value, bool):
+                kwargs["id"] = str(value)
+            elif isinstance(value, str) and value.strip():
+                kwargs["id"] = value
+            else:
+                extra[key] = value
+        elif key in _TEXT_FIELDS:
+            attribute, cls = _TEXT_FIELDS[key]
+            if isinstance(value, str):
+                kwargs[attribute] = cls(value)
+            else:
+                extra[key] = value
+        elif key == "createdDate":
+            try:
+                kwargs["created_date"] = converter.structure(value, datetime)
+            except (ValueError, TypeError, ArithmeticError, OSError):
+                extra[key] = value
+        else:
+            extra[key] = value
     if raw_data is not None and not isinstance(raw_data, Mapping):
         raise WebhookPayloadError(f"webhook 'data' must be a JSON object, got {_kind(raw_data)}")
-    event: WebhookEvent = _structure_envelope(body, WebhookEvent)
-    if event.id is None:
-        raise WebhookPayloadError("webhook body has no usable event 'id'")
-    name: str | None = event.event_type
+    if "id" not in kwargs:
+        raise WebhookPayloadError("webhook body has no usable event 'id' (an integer or a string)")
+    name: str | None = kwargs.get("event_type")
     if name is None and raw_data is not None and isinstance(raw_data.get("type"), str):
         name = raw_data["type"]
     if not name:
         raise WebhookPayloadError("webhook body names no event type ('eventType' or 'data.type')")
-    data_cls = event_class_for(name)
-    event.data = data_cls.from_dict(dict(raw_data) if raw_data is not None else {})
-    return event
+    data = event_class_for(name).from_dict(dict(raw_data) if raw_data is not None else {})
+    return WebhookEvent(extra=extra, data=data, **kwargs)
 
 
 def _structure_event(value: Any, _: Any) -> WebhookEvent:
