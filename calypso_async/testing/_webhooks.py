@@ -31,7 +31,7 @@ import math
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -192,7 +192,8 @@ class WebhookDispatcher:
 
     ``time_scale`` divides the retry waits and the blocking window (``1e9`` for tests);
     ``delivery_timeout`` is the real seconds a subscriber has to answer; ``clock`` (monotonic seconds) times
-    the blocking window and ``now`` (Unix seconds) stamps ``createdDate``.
+    the blocking window, ``now`` (Unix seconds) stamps ``createdDate`` and ``sleep`` waits between retries
+    (its argument already divided by ``time_scale``).
 
     >>> dispatcher = WebhookDispatcher(time_scale=1e9)  # doctest: +SKIP
     >>> dispatcher.subscribe("sub-1", url, ["INVOICE"], [])  # doctest: +SKIP
@@ -207,6 +208,7 @@ class WebhookDispatcher:
         delivery_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not (math.isfinite(time_scale) and time_scale > 0):
             raise ValueError("time_scale must be a positive finite number")
@@ -216,6 +218,7 @@ class WebhookDispatcher:
         self.delivery_timeout = float(delivery_timeout)
         self._clock = clock
         self._now = now
+        self._sleep = sleep
         self.deliveries: list[DeliveryAttempt] = []
         """Every POST attempt, in the order they finished."""
         self.events: list[EmittedEvent] = []
@@ -379,27 +382,37 @@ class WebhookDispatcher:
     async def _deliver(self, job: _Job) -> None:
         sub = job.sub
         while True:
-            if self._subs.get(sub.request_id) is not sub:
-                return  # unsubscribed (or replaced) meanwhile
-            if sub.blocked:
-                self._held.setdefault(sub.request_id, []).append(job)
-                return
-            if await self._attempt(job):
+            outcome = await self._attempt(job)
+            if outcome is None:
+                return  # not sent: unsubscribed, or held until the subscription is unblocked
+            if outcome:
                 return
             retries_done = job.attempts - 1
-            if sub.blocked:
-                continue  # held above, for the unblock
             if retries_done >= len(RETRY_DELAYS):
                 logger.info("webhook %s to %s given up after %d attempts", job.event_id, sub.url, job.attempts)
                 return
-            await asyncio.sleep(RETRY_DELAYS[retries_done] / self.time_scale)
+            await self._sleep(RETRY_DELAYS[retries_done] / self.time_scale)
 
-    async def _attempt(self, job: _Job) -> bool:
+    def _sendable(self, job: _Job) -> bool:
         sub = job.sub
+        if self._subs.get(sub.request_id) is not sub:
+            return False  # unsubscribed (or replaced) meanwhile
+        if sub.blocked:
+            self._held.setdefault(sub.request_id, []).append(job)
+            return False
+        return True
+
+    async def _attempt(self, job: _Job) -> bool | None:
+        """One POST; ``None`` when it was not sent (see :meth:`_sendable`), else whether it was a 200."""
+        sub = job.sub
+        if not self._sendable(job):
+            return None
         headers = _headers(job.body, sub.public_key, sub.secret_key)
         status: int | None = None
         error: str | None = None
         async with self._lock(sub.request_id):  # one POST at a time per subscription: first attempts in order
+            if not self._sendable(job):  # blocked or removed while this one waited for its turn
+                return None
             job.attempts += 1
             try:
                 session = self._get_session()
