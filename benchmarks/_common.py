@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
@@ -24,12 +24,13 @@ __all__ = [
     "SECRET",
     "CannedTransport",
     "Result",
+    "Sample",
     "ServerProcess",
     "Settings",
-    "apaired",
+    "arotate",
+    "compare",
     "hand_signed",
-    "paired",
-    "summarize",
+    "rotate",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,9 +78,9 @@ def hand_signed() -> tuple[bytes, dict[str, str]]:
 class Settings:
     """How long to measure. ``quick`` is the smoke test: one tiny iteration of everything."""
 
-    rounds: int = 5
-    """Measured rounds per subject (subject and baseline alternate, round by round)."""
-    duration: float = 1.0
+    rounds: int = 9
+    """Measured rounds per subject (subjects take turns, round by round)."""
+    duration: float = 0.5
     """Seconds per throughput round."""
     cpu_calls: int = 20_000
     """Calls per round of the network-free CPU benchmark."""
@@ -145,44 +146,65 @@ class Result:
         return None
 
 
-def summarize(subject: Sequence[float], baseline: Sequence[float]) -> tuple[float, float, float, tuple[float, float]]:
-    """(median subject, median baseline, median per-round ratio, (min, max) per-round ratio)."""
-    ratios = [s / b for s, b in zip(subject, baseline, strict=True)]
-    spread = (min(ratios), max(ratios))
-    return statistics.median(subject), statistics.median(baseline), statistics.median(ratios), spread
+@dataclass(frozen=True)
+class Sample:
+    """One measured round of one subject."""
+
+    value: float
+    """What the benchmark measures (calls/s, seconds per call, ...)."""
+    cpu: float | None = None
+    """Client-process CPU seconds per call in that round (``time.process_time``), when measured."""
 
 
-def paired(
-    run_subject: Callable[[], float], run_baseline: Callable[[], float], rounds: int
-) -> tuple[float, float, float, tuple[float, float]]:
-    """Alternate subject and baseline ``rounds`` times (the order flips every round, so that neither always
-    runs "second"); see :func:`summarize` for what is returned."""
-    subject: list[float] = []
-    baseline: list[float] = []
+def rotate(runs: Mapping[str, Callable[[], Sample]], rounds: int) -> dict[str, list[Sample]]:
+    """Run every subject once per round, the order rotating each round (nobody always runs first or last, so
+    slow drift and other load on the machine hit every subject alike); samples by subject name."""
+    names = list(runs)
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
     for i in range(rounds):
-        if i % 2 == 0:
-            subject.append(run_subject())
-            baseline.append(run_baseline())
-        else:
-            baseline.append(run_baseline())
-            subject.append(run_subject())
-    return summarize(subject, baseline)
+        k = i % len(names)
+        for name in names[k:] + names[:k]:
+            samples[name].append(runs[name]())
+    return samples
 
 
-async def apaired(
-    run_subject: Callable[[], Awaitable[float]], run_baseline: Callable[[], Awaitable[float]], rounds: int
-) -> tuple[float, float, float, tuple[float, float]]:
-    """:func:`paired` for coroutines."""
-    subject: list[float] = []
-    baseline: list[float] = []
+async def arotate(runs: Mapping[str, Callable[[], Awaitable[Sample]]], rounds: int) -> dict[str, list[Sample]]:
+    """:func:`rotate` for coroutines."""
+    names = list(runs)
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
     for i in range(rounds):
-        if i % 2 == 0:
-            subject.append(await run_subject())
-            baseline.append(await run_baseline())
-        else:
-            baseline.append(await run_baseline())
-            subject.append(await run_subject())
-    return summarize(subject, baseline)
+        k = i % len(names)
+        for name in names[k:] + names[:k]:
+            samples[name].append(await runs[name]())
+    return samples
+
+
+def compare(
+    group: str,
+    name: str,
+    subject: Sequence[Sample],
+    baseline: Sequence[Sample],
+    *,
+    unit: str,
+    baseline_name: str,
+    higher_is_better: bool,
+    scale: float = 1.0,
+    **kw: Any,
+) -> Result:
+    """A table line from paired rounds: medians of each side, and the median of the per-round ratios (robust to
+    a round disturbed by other load: it affects both sides of that round)."""
+    ratios = [s.value / b.value for s, b in zip(subject, baseline, strict=True)]
+    cpu_s = [s.cpu for s in subject if s.cpu is not None]
+    cpu_b = [b.cpu for b in baseline if b.cpu is not None]
+    extra: dict[str, Any] = {"ratios": ratios}
+    if cpu_s and cpu_b:
+        extra["cpu_us_per_call"] = (statistics.median(cpu_s) * 1e6, statistics.median(cpu_b) * 1e6)
+    return Result(
+        group, name, statistics.median(s.value for s in subject) * scale,
+        statistics.median(b.value for b in baseline) * scale, unit, baseline_name,
+        higher_is_better=higher_is_better, ratio=statistics.median(ratios), spread=(min(ratios), max(ratios)),
+        extra=extra, **kw,
+    )
 
 
 # -------------------------------------------------------------------------------------------------- server

@@ -15,13 +15,25 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks._common import ACCOUNT, API_KEY, SECRET, Result, ServerProcess, Settings, apaired, hand_signed
+from benchmarks._common import (
+    ACCOUNT,
+    API_KEY,
+    SECRET,
+    Result,
+    Sample,
+    ServerProcess,
+    Settings,
+    arotate,
+    compare,
+    hand_signed,
+)
 
 GROUP = "async"
 
 
-async def throughput(call: Callable[[], Awaitable[Any]], concurrency: int, duration: float) -> float:
-    """Calls per second with ``concurrency`` tasks calling back to back for ``duration`` seconds."""
+async def throughput(call: Callable[[], Awaitable[Any]], concurrency: int, duration: float) -> Sample:
+    """Calls per second with ``concurrency`` tasks calling back to back for ``duration`` seconds (and the
+    client process's CPU time per call meanwhile)."""
     clock = time.perf_counter
     deadline = clock() + duration
     count = 0
@@ -32,9 +44,11 @@ async def throughput(call: Callable[[], Awaitable[Any]], concurrency: int, durat
             await call()
             count += 1
 
+    cpu = time.process_time()
     start = clock()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (clock() - start)
+    elapsed = clock() - start
+    return Sample(count / elapsed, (time.process_time() - cpu) / max(count, 1))
 
 
 def raw_aiohttp_call(session: aiohttp.ClientSession, url: str) -> Callable[[], Awaitable[Any]]:
@@ -67,15 +81,17 @@ async def _run(settings: Settings, server: ServerProcess) -> list[Result]:
             warm = min(0.2, settings.duration)
             await throughput(subject, concurrency, warm)
             await throughput(baseline, concurrency, warm)
-            med_s, med_b, ratio, spread = await apaired(
-                lambda c=concurrency: throughput(subject, c, settings.duration),  # type: ignore[misc]
-                lambda c=concurrency: throughput(baseline, c, settings.duration),  # type: ignore[misc]
+            samples = await arotate(
+                {
+                    "calypso": lambda c=concurrency: throughput(subject, c, settings.duration),  # type: ignore[misc]
+                    "raw": lambda c=concurrency: throughput(baseline, c, settings.duration),  # type: ignore[misc]
+                },
                 settings.rounds,
             )
             results.append(
-                Result(
-                    GROUP, f"async account.get, concurrency {concurrency}", med_s, med_b, "calls/s",
-                    "raw aiohttp, hand-signed", higher_is_better=True, ratio=ratio, spread=spread,
+                compare(
+                    GROUP, f"async account.get, concurrency {concurrency}", samples["calypso"], samples["raw"],
+                    unit="calls/s", baseline_name="raw aiohttp, hand-signed", higher_is_better=True,
                     target=0.90 if concurrency == 64 else None,
                 )
             )

@@ -23,24 +23,25 @@ from benchmarks._common import (
     SECRET_BYTES,
     CannedTransport,
     Result,
+    Sample,
     ServerProcess,
     Settings,
-    summarize,
+    compare,
 )
 
 GROUP = "cpu"
 
 
-def floor_per_call(n: int) -> float:
-    """Seconds per call of the bare minimum: encode the envelope, sign it, decode the answer."""
+def floor_per_call(n: int) -> Sample:
+    """CPU seconds per call of the bare minimum: encode the envelope, sign it, decode the answer."""
     dumps, loads, new, sha512, now = json.dumps, json.loads, hmac.new, hashlib.sha512, time.time
     body = ACCOUNT_BODY
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(n):
         envelope = dumps({"account": ACCOUNT, "timestamp": int(now() * 1000)}, separators=(",", ":")).encode()
         new(SECRET_BYTES, envelope, sha512).hexdigest()
         loads(body)
-    return (time.perf_counter() - start) / n
+    return Sample((time.process_time() - start) / n)
 
 
 async def _run(settings: Settings) -> list[Result]:
@@ -50,11 +51,11 @@ async def _run(settings: Settings) -> list[Result]:
     client = AsyncCalypso(API_KEY, SECRET, account=ACCOUNT, transport=transport)
     get = client.account.get
 
-    async def calypso_per_call(n: int) -> float:
-        start = time.perf_counter()
+    async def calypso_per_call(n: int) -> Sample:
+        start = time.process_time()
         for _ in range(n):
             await get()
-        return (time.perf_counter() - start) / n
+        return Sample((time.process_time() - start) / n)
 
     try:
         answer = await get()
@@ -62,8 +63,8 @@ async def _run(settings: Settings) -> list[Result]:
         n = settings.cpu_calls
         await calypso_per_call(max(1, n // 10))
         floor_per_call(max(1, n // 10))
-        subject: list[float] = []
-        baseline: list[float] = []
+        subject: list[Sample] = []
+        baseline: list[Sample] = []
         for i in range(settings.rounds):
             if i % 2 == 0:
                 subject.append(await calypso_per_call(n))
@@ -73,11 +74,10 @@ async def _run(settings: Settings) -> list[Result]:
                 subject.append(await calypso_per_call(n))
     finally:
         await client.aclose()
-    med_s, med_b, ratio, spread = summarize(subject, baseline)
     return [
-        Result(
-            GROUP, "client CPU per call (network removed)", med_s * 1e6, med_b * 1e6, "µs/call",
-            "json.dumps + hmac + json.loads", higher_is_better=False, ratio=ratio, spread=spread, target=2.0,
+        compare(
+            GROUP, "client CPU per call (network removed)", subject, baseline, unit="µs/call",
+            baseline_name="json.dumps + hmac + json.loads", higher_is_better=False, scale=1e6, target=2.0,
         )
     ]
 

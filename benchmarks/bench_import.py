@@ -7,9 +7,11 @@ dependency no aiohttp-based client can avoid.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 from benchmarks._common import ROOT, Result, ServerProcess, Settings
 
@@ -17,10 +19,21 @@ GROUP = "import"
 
 _PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
+# Byte code as after an install (pip compiles it), kept out of the source tree: PYTHONDONTWRITEBYTECODE
+# would otherwise make every run compile calypso from source, which no installed copy does.
+_PYCACHE = os.path.join(tempfile.gettempdir(), "calypso-bench-pycache")
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = _PYCACHE
+    return env
+
 
 def import_seconds(module: str) -> float:
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE.format(module=module)], cwd=ROOT, capture_output=True, check=True, text=True
+        [sys.executable, "-c", _PROBE.format(module=module)], cwd=ROOT, capture_output=True, check=True, text=True,
+        env=_env(),
     )
     return float(out.stdout.strip())
 
@@ -29,7 +42,7 @@ def importtime_top(module: str, count: int = 12) -> list[tuple[int, int, str]]:
     """``-X importtime``: the modules with the largest cumulative import time, (self µs, cumulative µs, name)."""
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT, capture_output=True,
-        check=True, text=True,
+        check=True, text=True, env=_env(),
     )
     rows: list[tuple[int, int, str]] = []
     for line in out.stderr.splitlines():
@@ -46,11 +59,12 @@ def _median_ms(module: str, runs: int) -> float:
 
 def _has_sync_facade() -> bool:
     probe = "import calypso_sync, sys; sys.exit(0 if hasattr(calypso_sync, 'Calypso') else 1)"
-    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True).returncode == 0
+    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, env=_env()).returncode == 0
 
 
 def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]:
-    import_seconds("calypso_async")  # compile byte code once, outside the measurement
+    for module in ("calypso_async", "calypso_sync", "aiohttp"):
+        import_seconds(module)  # compile byte code once, outside the measurement
     runs = settings.import_runs
     baseline = _median_ms("aiohttp", runs)
     results = []

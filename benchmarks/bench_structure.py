@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import random
+import statistics
 import time
 import tracemalloc
 import uuid
@@ -20,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from benchmarks._common import Result, ServerProcess, Settings, paired
+from benchmarks._common import Result, Sample, ServerProcess, Settings, compare, rotate
 from calypso_async._model import Model, OpenEnum, field
 
 GROUP = "structure"
@@ -135,11 +136,11 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
 
     reps = 1 if settings.quick else 5
 
-    def timed(fn: Any) -> float:
-        start = time.perf_counter()
+    def timed(fn: Any) -> Sample:
+        start = time.process_time()
         for _ in range(reps):
             fn()
-        return (time.perf_counter() - start) / reps
+        return Sample((time.process_time() - start) / reps)
 
     def subject() -> Any:
         return structure(dec_loads(body), model)
@@ -150,18 +151,27 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
     for _ in range(1 if settings.quick else 3):
         subject()
         baseline()
-    med_s, med_b, ratio, spread = paired(lambda: timed(subject), lambda: timed(baseline), settings.rounds)
     data = dec_loads(body)
-    decode_only = min(timed(lambda: dec_loads(body)) for _ in range(settings.rounds))
-    structure_only = min(timed(lambda: structure(data, model)) for _ in range(settings.rounds))
+    samples = rotate(
+        {
+            "subject": lambda: timed(subject),
+            "baseline": lambda: timed(baseline),
+            "decode": lambda: timed(lambda: dec_loads(body)),
+            "structure": lambda: timed(lambda: structure(data, model)),
+        },
+        settings.rounds,
+    )
+    decode_only = statistics.median(s.value for s in samples["decode"])
+    structure_only = statistics.median(s.value for s in samples["structure"])
+    med_s = statistics.median(s.value for s in samples["subject"])
 
     mem_s, peak_s = _retained_bytes(subject)
     mem_b, peak_b = _retained_bytes(baseline)
     items = settings.page_items
     return [
-        Result(
-            GROUP, f"decode + structure {items:,}-item {model_name}", med_s * 1e3, med_b * 1e3, "ms",
-            "json.loads (plain dicts)", higher_is_better=False, ratio=ratio, spread=spread,
+        compare(
+            GROUP, f"decode + structure {items:,}-item {model_name}", samples["subject"], samples["baseline"],
+            unit="ms", baseline_name="json.loads (plain dicts)", higher_is_better=False, scale=1e3,
             note=(
                 f"exact decode {decode_only * 1e3:.2f} ms + structure {structure_only * 1e3:.2f} ms; "
                 f"{med_s / items * 1e6:.1f} µs/item"

@@ -9,19 +9,31 @@ shared ``Client`` (documented as thread-safe).
 from __future__ import annotations
 
 import json
+import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from benchmarks._common import ACCOUNT, API_KEY, SECRET, Result, ServerProcess, Settings, hand_signed, paired
+from benchmarks._common import (
+    ACCOUNT,
+    API_KEY,
+    SECRET,
+    Result,
+    Sample,
+    ServerProcess,
+    Settings,
+    compare,
+    hand_signed,
+    rotate,
+)
 
 GROUP = "sync"
 
 Call = Callable[[], Any]
 
 
-def threaded_throughput(calls: Sequence[Call], duration: float) -> float:
+def threaded_throughput(calls: Sequence[Call], duration: float) -> Sample:
     """Calls per second with one thread per entry of ``calls``, each calling back to back for ``duration`` s."""
     clock = time.perf_counter
     counts = [0] * len(calls)
@@ -44,6 +56,7 @@ def threaded_throughput(calls: Sequence[Call], duration: float) -> float:
     threads = [threading.Thread(target=worker, args=(i, c), daemon=True) for i, c in enumerate(calls)]
     for t in threads:
         t.start()
+    cpu = time.process_time()
     start = clock()
     deadline[0] = start + duration
     start_line.wait()
@@ -52,7 +65,8 @@ def threaded_throughput(calls: Sequence[Call], duration: float) -> float:
     elapsed = clock() - start
     if errors:
         raise errors[0]
-    return sum(counts) / elapsed
+    total = sum(counts)
+    return Sample(total / elapsed, (time.process_time() - cpu) / max(total, 1))
 
 
 def requests_call(session: Any, url: str) -> Call:
@@ -113,40 +127,36 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
         warm = min(0.2, settings.duration)
         for n in settings.threads:
             label = "single-threaded" if n == 1 else f"{n} threads"
-            req_n = req_calls[:n]
-            hx_n = [hx_one] * n
-            threaded_throughput(req_n, warm)
-            threaded_throughput(hx_n, warm)
-            if subject is None:
-                med_r, med_h, ratio, spread = paired(
-                    lambda calls=req_n: threaded_throughput(calls, settings.duration),  # type: ignore[misc]
-                    lambda calls=hx_n: threaded_throughput(calls, settings.duration),  # type: ignore[misc]
-                    settings.rounds,
-                )
-                for base_name, base_value in (("requests.Session", med_r), ("httpx.Client", med_h)):
+            runs: dict[str, list[Call]] = {"requests": req_calls[:n], "httpx": [hx_one] * n}
+            if subject is not None:
+                runs["calypso"] = [subject] * n
+            for calls in runs.values():
+                threaded_throughput(calls, warm)
+            samples = rotate(
+                {
+                    name: lambda calls=calls: threaded_throughput(calls, settings.duration)  # type: ignore[misc]
+                    for name, calls in runs.items()
+                },
+                settings.rounds,
+            )
+            for base, base_name, target in (
+                ("requests", "requests.Session", 1.0 if n == 1 else 2.0),
+                ("httpx", "httpx.Client", None),
+            ):
+                row = f"sync account.get, {label}"
+                if subject is None:
                     results.append(
                         Result(
-                            GROUP, f"sync account.get, {label}", None, base_value, "calls/s",
-                            f"{base_name}, hand-signed", higher_is_better=True,
+                            GROUP, row, None, statistics.median(x.value for x in samples[base]), "calls/s",
+                            f"{base_name}, hand-signed", higher_is_better=True, target=target,
                             note="calypso_sync.Calypso does not exist yet",
                         )
                     )
-                continue
-            sub_n = [subject] * n
-            threaded_throughput(sub_n, warm)
-            for base_name, base_calls, target in (
-                ("requests.Session", req_n, 1.0 if n == 1 else 2.0),
-                ("httpx.Client", hx_n, None),
-            ):
-                med_s, med_b, ratio, spread = paired(
-                    lambda calls=sub_n: threaded_throughput(calls, settings.duration),  # type: ignore[misc]
-                    lambda calls=base_calls: threaded_throughput(calls, settings.duration),  # type: ignore[misc]
-                    settings.rounds,
-                )
+                    continue
                 results.append(
-                    Result(
-                        GROUP, f"sync account.get, {label}", med_s, med_b, "calls/s", f"{base_name}, hand-signed",
-                        higher_is_better=True, ratio=ratio, spread=spread, target=target,
+                    compare(
+                        GROUP, row, samples["calypso"], samples[base], unit="calls/s",
+                        baseline_name=f"{base_name}, hand-signed", higher_is_better=True, target=target,
                     )
                 )
     finally:
