@@ -11,9 +11,9 @@ import pytest
 pytest.importorskip("requests")
 pytest.importorskip("httpx")
 
-from benchmarks import run as runner  # noqa: E402
-from benchmarks._common import ACCOUNT_BODY, CannedTransport, ServerProcess, Settings  # noqa: E402
-from benchmarks.bench_structure import page_body  # noqa: E402
+from benchmarks import run as runner
+from benchmarks._common import ACCOUNT_BODY, CannedTransport, ServerProcess, Settings
+from benchmarks.bench_structure import page_body
 
 
 @pytest.fixture(scope="module")
