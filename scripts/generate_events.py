@@ -124,37 +124,13 @@ def render(events: list[dict[str, Any]]) -> str:
         "",
         "import attrs",
         "",
-        "from .._model import OpenEnum, field",
+        "from .._model import field",
         "from ._types import DecimalOrObject, EventData, StringList",
         "",
     ]
     names = [class_name(event["type"]) for event in events]
-    exported = sorted([*names, "EVENT_ALIASES", "EVENT_CLASSES", "EVENT_SERVICES", "WebhookEventType"])
+    exported = sorted([*names, "EVENT_ALIASES", "EVENT_CLASSES", "EVENT_SERVICES"])
     out.append("__all__ = [" + ", ".join(f'"{name}"' for name in exported) + "]")
-    out += ["", ""]
-
-    # The open enum of event type names (aliases included, so that they count as known).
-    out.append("class WebhookEventType(OpenEnum):")
-    out += docstring(
-        [
-            "Webhook ``eventType`` (open: an unknown type is kept and parses into ``UnknownEventData``).",
-            "",
-            "Aliases (variant spellings seen in the docs) are known values too; :data:`EVENT_ALIASES` maps them",
-            "to the canonical name.",
-            "",
-            '>>> WebhookEventType("INVOICE_PAID").is_known',
-            "True",
-        ],
-        "    ",
-    )
-    out.append("")
-    for event in events:
-        out.append(f'    {event["type"]} = "{event["type"]}"')
-        out += docstring(wrap(event["when"], "    "), "    ")
-    for event in events:
-        for alias in event.get("aliases", []):
-            out.append(f'    {alias} = "{alias}"')
-            out += docstring([f"Alias of ``{event['type']}``."], "    ")
     out += ["", ""]
 
     for event in events:

@@ -14,6 +14,7 @@ subscription's ``secretKey``; sync web apps (Flask, Django) use the same functio
   succeeded, so a failure is redelivered by Calypso.
 """
 
+from ..models._enums import WebhookEventType, WebhookLevel, WebhookServiceType
 from ._envelope import WebhookEvent, canonical_event_type, dedup_key, event_class_for, parse_event
 from ._events import (
     EVENT_ALIASES,
@@ -49,10 +50,9 @@ from ._events import (
     TopUpComplianceDeclinedData,
     TopUpPendingComplianceData,
     WalletFundsDeliveredAccountData,
-    WebhookEventType,
 )
 from ._receive import AsyncSecretSource, EventCallback, SecretSource, handle_webhook, webhook_handler
-from ._types import DecimalOrObject, EventData, StringList, UnknownEventData, WebhookLevel, WebhookService
+from ._types import DecimalOrObject, EventData, StringList, UnknownEventData
 from ._verify import Headers, construct_event, header_value, parse_body, verify_signature
 
 __all__ = [
@@ -100,7 +100,7 @@ __all__ = [
     "WebhookEvent",
     "WebhookEventType",
     "WebhookLevel",
-    "WebhookService",
+    "WebhookServiceType",
     "canonical_event_type",
     "construct_event",
     "dedup_key",

@@ -17,8 +17,9 @@ import attrs
 
 from .._errors import WebhookPayloadError
 from .._model import Model, converter, field
-from ._events import EVENT_ALIASES, EVENT_CLASSES, WebhookEventType
-from ._types import EventData, UnknownEventData, WebhookLevel, WebhookService
+from ..models._enums import WebhookEventType, WebhookLevel, WebhookServiceType
+from ._events import EVENT_ALIASES, EVENT_CLASSES
+from ._types import EventData, UnknownEventData
 
 __all__ = ["WebhookEvent", "canonical_event_type", "dedup_key", "event_class_for", "parse_event"]
 
@@ -42,7 +43,7 @@ class WebhookEvent(Model):
     created_date: datetime | None = field("createdDate")
     """When the event happened; delivered without a zone and read as UTC."""
     level: WebhookLevel | None = field("level")
-    service: WebhookService | None = field("service")
+    service: WebhookServiceType | None = field("service")
     """The event group (``INVOICE``, ``PAYOUT``, ...)."""
     event_type: WebhookEventType | None = field("eventType")
     """The event type as delivered (an alias stays an alias here; see :attr:`type`)."""
@@ -89,7 +90,7 @@ def event_class_for(name: str | None) -> type[EventData]:
 _TEXT_FIELDS: dict[str, tuple[str, type[str]]] = {
     "requestId": ("request_id", str),
     "level": ("level", WebhookLevel),
-    "service": ("service", WebhookService),
+    "service": ("service", WebhookServiceType),
     "eventType": ("event_type", WebhookEventType),
 }
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import attrs
 
-from .._model import OpenEnum, field
+from .._model import field
 from ._types import DecimalOrObject, EventData, StringList
 
 __all__ = [
@@ -53,100 +53,7 @@ __all__ = [
     "TopUpComplianceDeclinedData",
     "TopUpPendingComplianceData",
     "WalletFundsDeliveredAccountData",
-    "WebhookEventType",
 ]
-
-
-class WebhookEventType(OpenEnum):
-    """Webhook ``eventType`` (open: an unknown type is kept and parses into ``UnknownEventData``).
-
-    Aliases (variant spellings seen in the docs) are known values too; :data:`EVENT_ALIASES` maps them
-    to the canonical name.
-
-    >>> WebhookEventType("INVOICE_PAID").is_known
-    True
-    """
-
-    INVOICE_CREATE_INVOICE = "INVOICE_CREATE_INVOICE"
-    """A single (limited) invoice was created."""
-    INVOICE_CREATE_UNLIMITED_INVOICE = "INVOICE_CREATE_UNLIMITED_INVOICE"
-    """An unlimited invoice was created."""
-    INVOICE_FUNDS_RECEIVED_FOR_INVOICE = "INVOICE_FUNDS_RECEIVED_FOR_INVOICE"
-    """Funds arrived on the invoice address."""
-    INVOICE_TRANSLATION_TO_ACCOUNT_COMPLETED = "INVOICE_TRANSLATION_TO_ACCOUNT_COMPLETED"
-    """Invoice funds were moved from the invoice address to the merchant's balance (invoice COMPLETED)."""
-    INVOICE_PENDING_INTERVENTION = "INVOICE_PENDING_INTERVENTION"
-    """The invoice received more or less than required (or funds from several senders) and waits for a merchant
-    decision.
-    """
-    INVOICE_EXPIRED = "INVOICE_EXPIRED"
-    """The invoice reached its expiration without full payment."""
-    INVOICE_PAID = "INVOICE_PAID"
-    """The full invoice amount arrived on the invoice address."""
-    INVOICE_MEMPOOL_FOUND = "INVOICE_MEMPOOL_FOUND"
-    """A payment to the invoice address is in the mempool but not yet confirmed."""
-    INVOICE_PENDING_COMPLIANCE = "INVOICE_PENDING_COMPLIANCE"
-    """A payment to the invoice is under compliance review."""
-    INVOICE_COMPLIANCE_DECLINED = "INVOICE_COMPLIANCE_DECLINED"
-    """Compliance rejected or suspended the payment (invoice DECLINED)."""
-    FIAT_DEPOSIT_ORDER_CREATED = "FIAT_DEPOSIT_ORDER_CREATED"
-    """An onramp (fiat deposit) order was created."""
-    FIAT_DEPOSIT_ORDER_CONFIRM = "FIAT_DEPOSIT_ORDER_CONFIRM"
-    """An onramp order was confirmed."""
-    FIAT_DEPOSIT_FIAT_FUNDS_RECEIVED = "FIAT_DEPOSIT_FIAT_FUNDS_RECEIVED"
-    """The end user paid the onramp order."""
-    FIAT_DEPOSIT_ORDER_EXPIRED = "FIAT_DEPOSIT_ORDER_EXPIRED"
-    """The onramp order timed out unpaid."""
-    FIAT_DEPOSIT_ORDER_FAILED = "FIAT_DEPOSIT_ORDER_FAILED"
-    """Payment of the onramp order failed."""
-    PAYOUT_CHANGE_STATUS = "PAYOUT_CHANGE_STATUS"
-    """A payout changed state (in progress, canceled, failed, completed, and partial for mass payouts); the new
-    state is in payoutStatus.
-    """
-    PAYOUT_CONFIRMED = "PAYOUT_CONFIRMED"
-    """A payout that needed approval was approved (state CONFIRMED)."""
-    PAYOUT_HASH_RECEIVED = "PAYOUT_HASH_RECEIVED"
-    """The payout transaction has a hash but is not yet fully confirmed on chain."""
-    PAYOUT_VALIDATION_ERROR = "PAYOUT_VALIDATION_ERROR"
-    """A payout (or one withdrawal of a mass payout) failed validation before reaching the network."""
-    TOP_UP_PENDING_COMPLIANCE = "TOP_UP_PENDING_COMPLIANCE"
-    """A direct top-up of the merchant account is under compliance review."""
-    TOP_UP_COMPLIANCE_DECLINED = "TOP_UP_COMPLIANCE_DECLINED"
-    """Compliance rejected or suspended a direct top-up."""
-    WALLET_FUNDS_DELIVERED_ACCOUNT = "WALLET_FUNDS_DELIVERED_ACCOUNT"
-    """A direct top-up was credited to the merchant account."""
-    CUSTOMER_PURSE_EXPIRED = "CUSTOMER_PURSE_EXPIRED"
-    """A customer's deposit address expired (no deposit within 30 days, or its lifetime ran out)."""
-    CUSTOMER_PURSE_MEM_POOL_FOUND = "CUSTOMER_PURSE_MEM_POOL_FOUND"
-    """A deposit to a customer's address is in the mempool; not guaranteed to be sent."""
-    CUSTOMER_PURSE_PENDING_COMPLIANCE = "CUSTOMER_PURSE_PENDING_COMPLIANCE"
-    """A customer deposit is under compliance review (PENDING_COMPLIANCE_CHECK / IN_PROGRESS)."""
-    CUSTOMER_PURSE_COMPLIANCE_DECLINED = "CUSTOMER_PURSE_COMPLIANCE_DECLINED"
-    """A customer deposit failed compliance (DECLINED / DECLINE); the address then accepts no further deposits."""
-    CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE = "CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE"
-    """A customer deposit was received (CONFIRMED / CHECKED). Also sent for blocked customers, with the blocked
-    flag set.
-    """
-    CUSTOMER_PURSE_TRANSLATION_TO_ACCOUNT_COMPLETED = "CUSTOMER_PURSE_TRANSLATION_TO_ACCOUNT_COMPLETED"
-    """A customer deposit was moved into the merchant's account; translationToAccountCompleted becomes true."""
-    PAYOUT_SPEEDED_UP = "PAYOUT_SPEEDED_UP"
-    """A pending payout transaction was sped up."""
-    PAYOUT_WITHDRAWALS_CREATING_VALIDATION_ERROR = "PAYOUT_WITHDRAWALS_CREATING_VALIDATION_ERROR"
-    """A mass payout failed because one or more of its withdrawals failed validation."""
-    INVOICE_COMPLIANCE_CHECK = "INVOICE_COMPLIANCE_CHECK"
-    """Alias of ``INVOICE_PENDING_COMPLIANCE``."""
-    FIAT_APPLIER_ORDER_CREATED = "FIAT_APPLIER_ORDER_CREATED"
-    """Alias of ``FIAT_DEPOSIT_ORDER_CREATED``."""
-    FIAT_DEPOSIT_ORDER_CONFIRMED = "FIAT_DEPOSIT_ORDER_CONFIRMED"
-    """Alias of ``FIAT_DEPOSIT_ORDER_CONFIRM``."""
-    TOP_UP_COMPLIANCE_CHECK = "TOP_UP_COMPLIANCE_CHECK"
-    """Alias of ``TOP_UP_PENDING_COMPLIANCE``."""
-    CUSTOMER_PURSE_MEMPOOL_FOUND = "CUSTOMER_PURSE_MEMPOOL_FOUND"
-    """Alias of ``CUSTOMER_PURSE_MEM_POOL_FOUND``."""
-    CUSTOMER_PURSE_PENDING_COMLIANCE = "CUSTOMER_PURSE_PENDING_COMLIANCE"
-    """Alias of ``CUSTOMER_PURSE_PENDING_COMPLIANCE``."""
-    CUSTOMER_PURSE_COMLIANCE_DECLINED = "CUSTOMER_PURSE_COMLIANCE_DECLINED"
-    """Alias of ``CUSTOMER_PURSE_COMPLIANCE_DECLINED``."""
 
 
 @attrs.define(kw_only=True)

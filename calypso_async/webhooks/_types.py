@@ -17,15 +17,13 @@ from typing import Any, ClassVar, NewType, TypeAlias, Union, get_args, get_origi
 
 import attrs
 
-from .._model import Model, OpenEnum, converter, field
+from .._model import Model, converter, field
 
 __all__ = [
     "DecimalOrObject",
     "EventData",
     "StringList",
     "UnknownEventData",
-    "WebhookLevel",
-    "WebhookService",
 ]
 
 StringList = NewType("StringList", list[str])
@@ -34,26 +32,6 @@ StringList = NewType("StringList", list[str])
 DecimalOrObject: TypeAlias = Decimal | dict[str, Any]
 """An amount documented sometimes as a number and sometimes as an object (``fiatAmount``): a ``Decimal``
 when a number or numeric string arrived, the decoded object (numbers as ``Decimal``) otherwise."""
-
-
-class WebhookLevel(OpenEnum):
-    """Envelope ``level`` (open: an unknown level is kept as-is)."""
-
-    SUCCESS = "SUCCESS"
-    INFO = "INFO"
-    WARNING = "WARNING"
-
-
-class WebhookService(OpenEnum):
-    """Envelope ``service``: the event group a subscription can subscribe to as a whole."""
-
-    INVOICE = "INVOICE"
-    PAYOUT = "PAYOUT"
-    CUSTOMER_PURSE = "CUSTOMER_PURSE"
-    FIAT_DEPOSIT = "FIAT_DEPOSIT"
-    RECURRENT = "RECURRENT"
-    TOP_UP = "TOP_UP"
-    """Presumed spelling: the docs name the group TOP-UP and never show the delivered string."""
 
 
 @attrs.define(kw_only=True)
