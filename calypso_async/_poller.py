@@ -688,12 +688,13 @@ class BalancePoller:
         self._workers = [
             loop.create_task(self._work(), name=f"calypso-poller-worker-{i}") for i in range(self.concurrency)
         ]
-        logger.debug(
-            "poller: started with %d account(s), concurrency %d, interval %.1f s",
-            len(self._watches),
-            self.concurrency,
-            self.interval,
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "poller: started with %d account(s), concurrency %d, interval %.1f s",
+                len(self._watches),
+                self.concurrency,
+                self.interval,
+            )
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop: no new polls; in-flight ones get ``timeout`` seconds to finish, then are cancelled.
@@ -736,7 +737,8 @@ class BalancePoller:
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=max(0.0, timeout))
             if pending:
-                logger.debug("poller: cancelling %d task(s) still busy after %.1f s", len(pending), timeout)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("poller: cancelling %d task(s) still busy after %.1f s", len(pending), timeout)
                 for task in pending:
                     task.cancel()
                 await asyncio.wait(pending)
@@ -746,7 +748,8 @@ class BalancePoller:
         self._finish_streams()
         if self._idle is not None:
             self._idle.set()
-        logger.debug("poller: stopped after %d polls", self._polls)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("poller: stopped after %d polls", self._polls)
 
     def _finish_streams(self) -> None:
         for stream in list(self._streams):
