@@ -1,0 +1,142 @@
+"""Hand-written bases of the generated sync classes: client lifecycle, fork rebuild, resource plumbing.
+
+>>> with Calypso(api_key, secret_key, account="0x…") as client:  # doctest: +SKIP
+...     client.account.get()
+
+Why each piece exists (failure modes of ``/work/shared/design/prior-art.md`` section 2):
+
+* The sync client wraps one ``AsyncCalypso`` built eagerly (arguments are checked at once, in the caller's
+  thread) but *used* only on the portal's loop, where its aiohttp session is created lazily by the first call,
+  used, and closed (4: loop-bound resources).
+* It remembers its constructor arguments and the attributes set on it, so that in a forked child (gunicorn
+  ``--preload``, multiprocessing) it drops the parent's ``AsyncCalypso`` untouched and builds its own on the
+  child's loop at the first call (6: fork).
+* ``close()`` / ``with`` close the pool on the loop; an unclosed client is closed by the portal's exit hook, and
+  a client that is garbage-collected while open only *schedules* its close on a loop that is already running:
+  finalizers never start a loop or block (7: shutdown leaks).
+* ``session=`` is refused: an aiohttp session belongs to the loop it was created on, and no caller can create
+  one on the private loop (4).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from calypso_async import AsyncCalypso, SyncFacadeError
+
+from ._portal import PORTAL, Portal
+
+__all__ = ["SyncClient", "SyncResource"]
+
+_NEVER_USED = -1  # built, never used on any loop: reusable in a fork child as is
+_CLOSED = -2
+
+
+class SyncClient:
+    """Base of the generated :class:`~calypso_sync.Calypso`: owns the ``AsyncCalypso`` and its lifecycle.
+
+    >>> client = Calypso(api_key, secret_key); client.close()  # doctest: +SKIP
+    """
+
+    _portal: ClassVar[Portal] = PORTAL
+
+    def __init__(self, **options: Any) -> None:
+        self._generation = _CLOSED  # until fully built: a failed constructor leaves nothing for __del__
+        if options.get("session") is not None:
+            raise ValueError(
+                "calypso_sync.Calypso does not take session=: an aiohttp session belongs to the event loop it was "
+                "created on, and the sync client runs every call on its own private loop, where it creates its "
+                "own session. Use calypso_async.AsyncCalypso to bring your own session."
+            )
+        self._options = options
+        self._overrides: dict[str, Any] = {}
+        self._async_client = AsyncCalypso(**options)
+        self._generation = _NEVER_USED
+
+    def _inner(self) -> AsyncCalypso:
+        """The ``AsyncCalypso`` of this process, ready for a call on the portal's loop."""
+        if self._generation != self._portal.generation:
+            self._activate()
+        return self._async_client
+
+    def _activate(self) -> None:
+        portal = self._portal
+        generation = portal.generation  # handles a fork first (new lock, new generation)
+        with portal.lock:
+            if self._generation == generation:
+                return
+            if self._generation == _CLOSED:
+                raise SyncFacadeError("this Calypso client is closed; create a new one")
+            if self._generation != _NEVER_USED:
+                # Used by the parent process before fork(): its session, sockets and loop are the parent's.
+                portal.orphan(self._async_client)
+                inner = AsyncCalypso(**self._options)
+                for name, value in self._overrides.items():
+                    setattr(inner, name, value)
+                self._async_client = inner
+            portal.track(self._async_client)
+            self._generation = generation
+
+    def _set_option(self, name: str, value: Any) -> None:
+        """Set an attribute of the ``AsyncCalypso`` and remember it for the rebuild in a fork child."""
+        setattr(self._async_client, name, value)
+        self._overrides[name] = value
+
+    def _close(self) -> None:
+        portal = self._portal
+        if portal.is_loop_thread():
+            raise SyncFacadeError(
+                "Calypso.close() was called on calypso_sync's own event-loop thread; "
+                "await the AsyncCalypso's aclose() there instead"
+            )
+        generation = portal.generation
+        with portal.lock:
+            if self._generation == _CLOSED:
+                return
+            active = self._generation == generation
+            self._generation = _CLOSED
+            inner = self._async_client
+            opened = active and portal.untrack(inner)
+        if opened and portal.running:
+            portal.run(inner.aclose())
+        # Otherwise nothing of this client is open in this process (never used here, or already closed by the
+        # exit hook, or the loop is gone): nothing to do, and never start a loop just to close.
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called.
+
+        >>> client.closed  # doctest: +SKIP
+        False
+        """
+        return self._generation == _CLOSED
+
+    def __del__(self) -> None:
+        generation = getattr(self, "_generation", _CLOSED)
+        if generation < 0:
+            return  # closed, or never used: nothing open
+        portal = self._portal
+        if portal._pid != os.getpid() or generation != portal._generation:
+            return  # the parent's client in a fork child: not ours to close
+        portal.close_soon(self._async_client)
+
+    def __repr__(self) -> str:
+        return repr(self._async_client).replace(type(self._async_client).__name__, type(self).__name__, 1)
+
+
+class SyncResource:
+    """Base of the generated resource classes (``client.payouts`` ...): a view on the client's async resource.
+
+    >>> client.payouts.get(payout_id="…")  # doctest: +SKIP
+    """
+
+    __slots__ = ("_client",)
+
+    _portal: ClassVar[Portal] = PORTAL
+
+    def __init__(self, client: SyncClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"

@@ -1,0 +1,589 @@
+"""The portal: one private event-loop thread per process, on which every sync call runs its coroutine.
+
+>>> PORTAL.run(client_async.account.get())  # doctest: +SKIP
+
+Why a dedicated loop thread (fsspec/synchronicity style) and not the alternatives; the numbers are the failure
+modes listed in ``/work/shared/design/prior-art.md`` section 2:
+
+1. *"This event loop is already running" / silent coroutine returns* (Telethon #1455, jupyter-scheduler #330):
+   the caller's loop is never used, so a sync call works from a notebook cell or an ``async def``: it blocks
+   that thread while the private loop works (and logs a one-time hint to use ``calypso_async`` there).
+2. *"There is no current event loop in thread ..."* (Telethon #912/#1365/#4717): ``get_event_loop()`` is never
+   called; the loop is created explicitly, lazily, under a lock, on first use.
+3. *Loop captured at import / one client bridged onto another's loop* (kurigram #459/#472): nothing happens at
+   import; async generators (auto-paging) are driven one ``__anext__`` at a time on the owning loop and closed
+   there with ``aclose()`` (:class:`SyncIterator`).
+4. *Loop-bound resources reused across loops* (openverse #3000, httpx #2473, aiohttp #10153): there is exactly
+   one loop per process for the process's lifetime, and every aiohttp session is created, used and closed on it.
+5. *Deadlocks* (crewAI #6742, synchronicity #37): a blocking call made on the private loop's own thread raises
+   :class:`~calypso_async.SyncFacadeError` at once instead of waiting for itself forever.
+6. *Fork* (langfuse #1654, gunicorn #1953): ``os.register_at_fork(after_in_child=...)`` plus a PID check on every
+   call. The child *drops* the parent's loop, thread, sessions and generators without closing or touching them
+   (their sockets and even the epoll set are shared with the parent: closing the loop in the child would
+   unregister the parent's file descriptors), keeps them referenced so that their finalizers do not run during
+   the child's life, silences their loop's exception handler so that a late finalizer cannot log "Unclosed
+   client session", and lazily builds its own loop; clients rebuild their ``AsyncCalypso`` (``_base.py``).
+7. *Shutdown leaks* (GraphScope #971, discohook #56): an ``atexit`` hook closes every still-open client **on the
+   owning loop** (``run_coroutine_threadsafe(...).result(timeout)``), closes abandoned generators, stops and
+   joins the thread and closes the loop. Nothing is ever started during shutdown (no "can't create new thread at
+   interpreter shutdown"), and ``__del__`` paths only *schedule* work on a loop that is already running.
+8. *Ctrl-C leaves the coroutine running* (synchronicity #166/#205, dask #5722): when the waiting thread gets a
+   ``KeyboardInterrupt`` (any ``BaseException``), the task is cancelled on the loop and given a short grace
+   period to finish cancelling before the exception is re-raised.
+9. *Thread death surfacing as "Event loop is closed"* (synchronicity #271): the loop thread records why it
+   stopped, fails the calls in flight, and every later call gets a clear :class:`~calypso_async.SyncFacadeError`.
+
+Residual cost: a sync call from a thread that runs its own loop blocks that loop for the call's duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import inspect
+import logging
+import os
+import sys
+import threading
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
+from types import TracebackType
+from typing import Any, Generic, Protocol, TypeVar
+
+from calypso_async import SyncFacadeError
+
+__all__ = ["PORTAL", "Portal", "SyncIterator"]
+
+logger = logging.getLogger("calypso")
+
+T = TypeVar("T")
+
+CANCEL_GRACE = 1.0
+"""Seconds an interrupted call waits for its task to finish cancelling before the interrupt is re-raised."""
+
+SHUTDOWN_TIMEOUT = 5.0
+"""Seconds the exit hook waits for the clients to close and, again, for the loop thread to stop."""
+
+_IDLE = "idle"  # no loop in this process yet
+_RUNNING = "running"  # loop thread started and healthy
+_DEAD = "dead"  # the loop thread stopped without being asked to
+_CLOSED = "closed"  # shut down (exit hook or Portal.shutdown): never restarted
+
+# Lock acquisition is interruptible by signals on POSIX only; on Windows the waiter polls so Ctrl-C gets through.
+_POLL_INTERVAL: float | None = 0.2 if sys.platform == "win32" else None
+
+
+class _AsyncCloseable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+class _Call(Generic[T]):
+    """One coroutine submitted from a sync thread; ``future`` is settled only when the task has ended."""
+
+    __slots__ = ("cancel_requested", "coro", "future", "loop", "portal", "task")
+
+    def __init__(self, portal: Portal, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> None:
+        self.portal = portal
+        self.loop = loop
+        self.coro = coro
+        self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self.task: asyncio.Task[T] | None = None
+        self.cancel_requested = False
+
+    def start(self) -> None:
+        """On the loop: create the task (or give up if the caller was interrupted before it started)."""
+        if self.cancel_requested:
+            self.coro.close()
+            self.fail(asyncio.CancelledError())
+            return
+        try:
+            task = self.loop.create_task(self.coro)
+        except BaseException as exc:  # pragma: no cover - create_task does not fail on a running loop
+            self.coro.close()
+            self.fail(exc)
+            return
+        self.task = task
+        task.add_done_callback(self._finished)
+
+    def cancel(self) -> None:
+        """On the loop: the waiting thread was interrupted."""
+        self.cancel_requested = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def _finished(self, task: asyncio.Task[T]) -> None:
+        if task.cancelled():
+            if self.cancel_requested:
+                self.fail(asyncio.CancelledError())
+            else:
+                self.fail(SyncFacadeError(self.portal.cancelled_message()))
+            return
+        exc = task.exception()  # also marks it retrieved: no "exception was never retrieved" log
+        if exc is not None:
+            self.fail(exc)
+            return
+        try:
+            self.future.set_result(task.result())
+        except concurrent.futures.InvalidStateError:  # pragma: no cover - already failed by a dying loop
+            pass
+
+    def fail(self, exc: BaseException) -> None:
+        try:
+            self.future.set_exception(exc)
+        except concurrent.futures.InvalidStateError:
+            pass
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+async def _anext(iterator: AsyncIterator[T]) -> T:
+    return await iterator.__anext__()
+
+
+def _as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
+    if inspect.iscoroutine(awaitable):
+        return awaitable
+    return _await(awaitable)
+
+
+class Portal:
+    """A private event loop in a daemon thread, started lazily, rebuilt after ``fork``, closed at exit.
+
+    One instance, :data:`PORTAL`, serves every sync client of the process (so 16 threads sharing one client
+    share its one connection pool). Other instances exist only for tests.
+
+    >>> PORTAL.run(asyncio.sleep(0, "done"))  # doctest: +SKIP
+    'done'
+    """
+
+    def __init__(self, name: str = "calypso-sync", *, cancel_grace: float = CANCEL_GRACE) -> None:
+        self.name = name
+        self.cancel_grace = cancel_grace
+        self._pid = os.getpid()
+        self._generation = 0
+        self._orphans: list[object] = []
+        self._atexit_registered = False
+        self._warned_running_loop = False
+        self._reset()
+        _PORTALS.add(self)
+
+    def _reset(self) -> None:
+        self.lock = threading.RLock()
+        """Guards start/stop and the client registry; re-created in a forked child (never inherited held)."""
+        self._state = _IDLE
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_ident: int | None = None
+        self._death: BaseException | None = None
+        self._tracked: dict[int, _AsyncCloseable] = {}
+        self._pending: set[asyncio.Task[None]] = set()
+        self._inflight: set[_Call[Any]] = set()
+
+    # ------------------------------------------------------------------------------------ process identity
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever this process is a fork child that dropped its parent's loop (PID check included).
+
+        >>> PORTAL.generation  # doctest: +SKIP
+        0
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        return self._generation
+
+    def _after_fork(self) -> None:
+        """In a forked child: forget (but keep referenced, untouched) everything that belongs to the parent."""
+        if self._pid == os.getpid():
+            return
+        loop = self._loop
+        if loop is not None:
+            # A plain attribute write, no I/O: late finalizers of the parent's sessions must not log in the child.
+            loop.set_exception_handler(_silent_exception_handler)
+        self._orphans.append((loop, self._thread, self._tracked, self._pending, self._inflight))
+        self._reset()
+        self._pid = os.getpid()
+        self._generation += 1
+
+    def orphan(self, obj: object) -> None:
+        """Keep ``obj`` (a parent's client or generator, in a fork child) alive and untouched for good."""
+        self._orphans.append(obj)
+
+    # ---------------------------------------------------------------------------------------------- loop
+
+    @property
+    def running(self) -> bool:
+        """True while this process's loop thread is up (it is started by the first call).
+
+        >>> PORTAL.running  # doctest: +SKIP
+        True
+        """
+        return self._pid == os.getpid() and self._state is _RUNNING
+
+    def is_loop_thread(self) -> bool:
+        """True when called on the private loop's own thread (where blocking calls are refused).
+
+        >>> PORTAL.is_loop_thread()  # doctest: +SKIP
+        False
+        """
+        return self._pid == os.getpid() and threading.get_ident() == self._thread_ident
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """This process's private loop, started if needed (refused on the loop thread and after shutdown).
+
+        >>> PORTAL.loop().is_running()  # doctest: +SKIP
+        True
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        loop = self._loop
+        if loop is None or self._state is not _RUNNING:
+            loop = self._start()
+        if threading.get_ident() == self._thread_ident:
+            raise SyncFacadeError(
+                "a calypso_sync call was made on calypso_sync's own event-loop thread (from a coroutine or "
+                "callback running there); it would wait for itself forever. Await the calypso_async client "
+                "there instead."
+            )
+        if not self._warned_running_loop and asyncio._get_running_loop() is not None:
+            self._warned_running_loop = True
+            logger.warning(
+                "calypso_sync was called from a thread that runs an event loop; the call works but blocks "
+                "that loop until it returns. In async code use calypso_async.AsyncCalypso (await it) instead."
+            )
+        return loop
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        with self.lock:
+            if self._state is _RUNNING and self._loop is not None:
+                return self._loop
+            if self._state is _DEAD:
+                raise self._dead_error()
+            if self._state is _CLOSED or sys.is_finalizing():
+                raise SyncFacadeError(
+                    "calypso_sync has shut down (interpreter exit): sync calls cannot be made any more"
+                )
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=self._run_loop, args=(loop,), name=self.name, daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as exc:  # "can't create new thread at interpreter shutdown"
+                loop.close()
+                raise SyncFacadeError(f"calypso_sync cannot start its event-loop thread: {exc}") from exc
+            self._loop = loop
+            self._thread = thread
+            self._thread_ident = thread.ident
+            self._state = _RUNNING
+            if not self._atexit_registered:
+                self._atexit_registered = True
+                atexit.register(self.shutdown)
+            return loop
+
+    def _run_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        cause: BaseException | None = None
+        try:
+            loop.run_forever()
+        except BaseException as exc:  # a callback let SystemExit/KeyboardInterrupt escape: the loop is dead
+            cause = exc
+        finally:
+            asyncio.set_event_loop(None)
+            with self.lock:
+                died = self._state is _RUNNING and self._loop is loop
+                if died:
+                    self._state = _DEAD
+                    self._death = cause
+            if died:
+                logger.error(
+                    "calypso_sync: the event-loop thread stopped unexpectedly%s",
+                    f" ({cause!r})" if cause is not None else "",
+                )
+                error = self._dead_error()
+                for call in list(self._inflight):
+                    call.fail(error)
+
+    def _dead_error(self) -> SyncFacadeError:
+        cause = self._death
+        how = f": {type(cause).__name__}: {cause}" if cause is not None else " (its loop was stopped)"
+        error = SyncFacadeError(
+            f"calypso_sync's event-loop thread has died{how}. The connections of this process's sync clients "
+            "lived on that loop, so no more sync calls can be made in this process."
+        )
+        error.__cause__ = cause
+        return error
+
+    def cancelled_message(self) -> str:
+        if self._state is _CLOSED:
+            return "the call was cancelled because calypso_sync is shutting down (interpreter exit)"
+        return "the call was cancelled on calypso_sync's event loop"
+
+    # ---------------------------------------------------------------------------------------------- calls
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        """Run ``awaitable`` on the private loop and block until it is done; its exception is raised here.
+
+        >>> PORTAL.run(client_async.account.get())  # doctest: +SKIP
+
+        If this thread is interrupted (``KeyboardInterrupt`` or any ``BaseException``) while waiting, the task
+        is cancelled on the loop and given ``cancel_grace`` seconds to finish cancelling; then the interrupt is
+        re-raised.
+        """
+        coro = _as_coroutine(awaitable)
+        try:
+            loop = self.loop()
+        except BaseException:
+            coro.close()  # never scheduled: no "coroutine was never awaited"
+            raise
+        call = _Call(self, loop, coro)
+        inflight = self._inflight
+        inflight.add(call)  # set.add/discard are atomic under the GIL
+        scheduled = False
+        try:
+            try:
+                loop.call_soon_threadsafe(call.start)
+            except RuntimeError as exc:  # the loop was closed under us
+                raise self._dead_error() from exc
+            scheduled = True
+            if self._state is not _RUNNING:  # died between the check above and scheduling: fail, never hang
+                call.fail(self._dead_error())
+            return self._wait(call.future)
+        except BaseException:
+            if not scheduled:
+                coro.close()
+            elif not call.future.done():
+                self._cancel(loop, call)
+            raise
+        finally:
+            inflight.discard(call)
+
+    def _wait(self, future: concurrent.futures.Future[T]) -> T:
+        """Block until ``future`` is settled (a seam: tests replace it to interrupt a call deterministically)."""
+        if _POLL_INTERVAL is not None:  # pragma: no cover - Windows
+            while not future.done():
+                concurrent.futures.wait([future], timeout=_POLL_INTERVAL)
+        return future.result()
+
+    def _cancel(self, loop: asyncio.AbstractEventLoop, call: _Call[Any]) -> None:
+        try:
+            loop.call_soon_threadsafe(call.cancel)
+        except RuntimeError:  # loop closed: nothing left to cancel
+            return
+        concurrent.futures.wait([call.future], timeout=self.cancel_grace)
+
+    def iterate(self, iterator: AsyncIterator[T]) -> SyncIterator[T]:
+        """A sync iterator over ``iterator`` (an async generator), one ``__anext__`` at a time on the loop.
+
+        >>> for tx in PORTAL.iterate(client_async.customer_purse.iter_transactions()): ...  # doctest: +SKIP
+        """
+        return SyncIterator(self, iterator)
+
+    # ------------------------------------------------------------------------------------- client registry
+
+    def track(self, obj: _AsyncCloseable) -> None:
+        """Close ``obj`` (``await obj.aclose()``) on the loop at exit unless :meth:`untrack` ed before."""
+        with self.lock:
+            self._tracked[id(obj)] = obj
+
+    def untrack(self, obj: _AsyncCloseable) -> bool:
+        """Stop tracking ``obj``; True if it was tracked (it then has something open on the loop)."""
+        with self.lock:
+            return self._tracked.pop(id(obj), None) is not None
+
+    def close_soon(self, obj: _AsyncCloseable, *, tracked_only: bool = True) -> None:
+        """From a finalizer: schedule ``obj.aclose()`` on the running loop, without waiting, never starting it.
+
+        Does nothing in a forked child for the parent's objects, before the loop exists, or after shutdown.
+        With ``tracked_only``, only objects still :meth:`track` ed are closed (and untracked).
+        """
+        if self._pid != os.getpid() or self._state is not _RUNNING:
+            return
+        if tracked_only and id(obj) not in self._tracked:
+            return
+        loop = self._loop
+        if loop is None:  # pragma: no cover - state RUNNING implies a loop
+            return
+        try:
+            loop.call_soon_threadsafe(self._spawn_close, obj, tracked_only)
+        except RuntimeError:  # pragma: no cover - closed between the check and the call
+            pass
+
+    def _spawn_close(self, obj: _AsyncCloseable, tracked_only: bool) -> None:
+        if self.untrack(obj) or not tracked_only:
+            loop = self._loop
+            if loop is None or self._state is not _RUNNING:  # pragma: no cover - shutdown raced us
+                return
+            task = loop.create_task(self._aclose_quietly(obj))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    @staticmethod
+    async def _aclose_quietly(obj: _AsyncCloseable) -> None:
+        try:
+            await obj.aclose()
+        except Exception:  # a finalizer has nobody to report to
+            logger.debug("calypso_sync: closing %r failed", obj, exc_info=True)
+
+    # -------------------------------------------------------------------------------------------- shutdown
+
+    def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
+        """Close every tracked client on the loop, stop and join the thread, close the loop (the exit hook).
+
+        >>> PORTAL.shutdown()  # doctest: +SKIP
+
+        Never starts anything: with no loop in this process it only marks the portal closed.
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self.lock:
+            state = self._state
+            self._state = _CLOSED
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if threading.get_ident() == self._thread_ident:
+            raise SyncFacadeError("calypso_sync cannot shut down its loop from the loop's own thread")
+        if state is _RUNNING and thread.is_alive():
+            future = asyncio.run_coroutine_threadsafe(self._aclose_all(), loop)
+            try:
+                future.result(timeout)
+            except Exception:
+                future.cancel()
+                logger.debug("calypso_sync: closing clients at shutdown failed", exc_info=True)
+            try:
+                loop.call_soon_threadsafe(loop.stop)
+            except RuntimeError:  # pragma: no cover - already closed
+                pass
+            thread.join(timeout)
+        if not thread.is_alive() and not loop.is_closed():
+            loop.close()
+
+    async def _aclose_all(self) -> None:
+        loop = asyncio.get_running_loop()
+        current = asyncio.current_task()
+        pending = set(self._pending)
+        # Calls still in flight (daemon threads blocked at exit) end first, then the pools close under nobody.
+        others = [t for t in asyncio.all_tasks(loop) if t is not current and t not in pending]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        with self.lock:
+            closeables = list(self._tracked.values())
+            self._tracked.clear()
+        await asyncio.gather(*(self._aclose_quietly(c) for c in closeables), *pending, return_exceptions=True)
+        await loop.shutdown_asyncgens()
+
+
+def _silent_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Exception handler of a parent's loop inherited by a fork child: its objects are not ours to report."""
+
+
+class SyncIterator(Iterator[T]):
+    """A blocking iterator over an async generator that lives on the portal's loop.
+
+    >>> for tx in client.customer_purse.iter_transactions(page_size=100):  # doctest: +SKIP
+    ...     print(tx.id)
+
+    Each ``next()`` runs one ``__anext__`` on the loop, so pages are fetched lazily. ``close()`` (or leaving a
+    ``with`` block, or abandoning the iterator to the garbage collector) closes the generator with ``aclose()``
+    on the loop, so its ``finally`` blocks run there.
+    """
+
+    __slots__ = ("__weakref__", "_done", "_generation", "_iterator", "_portal", "_started")
+
+    def __init__(self, portal: Portal, iterator: AsyncIterator[T]) -> None:
+        self._portal = portal
+        self._iterator = iterator
+        self._generation = portal.generation
+        self._started = False
+        self._done = False
+
+    def __iter__(self) -> SyncIterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
+        if self._generation != self._portal.generation:
+            # Created before a fork: the generator belongs to the parent's loop.
+            self._drop()
+            raise SyncFacadeError("this iterator was created in the parent process before fork(); start a new one")
+        self._started = True
+        try:
+            return self._portal.run(_anext(self._iterator))
+        except StopAsyncIteration:
+            self._done = True
+            raise StopIteration from None
+        except BaseException:
+            self._done = True
+            # An exception from the generator ended it; anything else (interrupt, refused call) leaves it
+            # suspended: close it on the loop without waiting.
+            self._portal.close_soon(self._closeable(), tracked_only=False)
+            raise
+
+    def close(self) -> None:
+        """Close the generator on the loop (its ``finally`` blocks run there); idempotent.
+
+        >>> pages = client.customer_purse.iter_transactions(); next(pages); pages.close()  # doctest: +SKIP
+        """
+        if self._done:
+            return
+        self._done = True
+        if not self._started:
+            return  # never started: nothing ran, nothing to close
+        if self._generation != self._portal.generation:
+            self._drop()
+            return
+        if self._portal.running:
+            self._portal.run(self._closeable().aclose())
+
+    def __enter__(self) -> SyncIterator[T]:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_done", True) or not self._started:
+            return
+        if self._generation != self._portal._generation or self._portal._pid != os.getpid():
+            self._drop()
+            return
+        self._portal.close_soon(self._closeable(), tracked_only=False)
+
+    def _closeable(self) -> _AsyncCloseable:
+        aclose = getattr(self._iterator, "aclose", None)
+        return self._iterator if aclose is not None else _NOTHING_TO_CLOSE  # type: ignore[return-value]
+
+    def _drop(self) -> None:
+        self._done = True
+        self._portal.orphan(self._iterator)
+
+    def __repr__(self) -> str:
+        return f"<SyncIterator over {self._iterator!r}>"
+
+
+class _NothingToClose:
+    async def aclose(self) -> None:
+        return None
+
+
+_NOTHING_TO_CLOSE = _NothingToClose()
+
+_PORTALS: weakref.WeakSet[Portal] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for portal in list(_PORTALS):
+        portal._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+PORTAL = Portal()
+"""The process's portal, shared by every :class:`~calypso_sync.Calypso`."""
