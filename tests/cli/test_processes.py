@@ -19,8 +19,16 @@ from .conftest import REPO, Cli, cli_env, finish, read_until, spawn
 def test_demo_runs_the_tour() -> None:
     code, out, err = finish(spawn("demo"), timeout=40)
     assert code == 0, err
-    for section in ("== Who am I", "== Balances of", "== Invoice paid", "== Payout whose connection drops",
-                    "== Exchange: quote, then execute", "== Clock:", "Done. Every request above was signed"):  # fmt: skip
+    sections = (
+        "== Who am I",
+        "== Balances of",
+        "== Invoice paid",
+        "== Payout whose connection drops",
+        "== Exchange: quote, then execute",
+        "== Clock:",
+        "Done. Every request above was signed",
+    )
+    for section in sections:
         assert section in out
 
 

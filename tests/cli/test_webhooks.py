@@ -145,7 +145,8 @@ def test_listen_subscribes_to_the_fake_server_and_receives_its_deliveries(
     env: FakeCalypso, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     proc = spawn(
-        "webhooks", "listen", "--subscribe", "--port", "0", "--max-deliveries", "1", "--event", "INVOICE_CREATE_INVOICE",
+        "webhooks", "listen", "--subscribe", "--port", "0", "--max-deliveries", "1",
+        "--event", "INVOICE_CREATE_INVOICE",
         env=cli_env(
             CALYPSO_API_KEY=env.api_key, CALYPSO_SECRET_KEY=env.secret_key,
             CALYPSO_ACCOUNT=env.account_id, CALYPSO_BASE_URL=env.base_url,
