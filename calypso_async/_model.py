@@ -279,12 +279,13 @@ def _build_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(Decimal, lambda v: v)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
-    # Exact-type predicates: a singledispatch registration for ``str`` would also catch OpenEnum subclasses.
-    conv.register_structure_hook_func(lambda t: t is str, _structure_str)
-    conv.register_structure_hook_func(lambda t: t is int, _structure_int)
-    conv.register_structure_hook_func(lambda t: t is bool, _structure_bool)
+    # Replace cattrs' built-in str/int/bool hooks (which call ``str(v)``/``bool(v)`` and so accept anything).
+    # OpenEnum is registered the same way so that, being the more specific class, it wins over ``str``.
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(OpenEnum, _structure_open_enum)
     conv.register_structure_hook(Any, _structure_any)
-    conv.register_structure_hook_func(_is_open_enum, _structure_open_enum)
     conv.register_unstructure_hook_func(_is_open_enum, str)
     conv.register_structure_hook_factory(_is_model, _make_structure_hook)
     conv.register_unstructure_hook_factory(_is_model, _make_unstructure_hook)

@@ -971,7 +971,7 @@ def method_doc(op: OpDef, spec: Spec, lookup: dict[str, tuple[str, str]], no_bli
             "cannot create a duplicate"
         )
         if op.sdk_name in lookup:
-            get_name = lookup[op.sdk_name][0]
+            get_name = lookup[op.sdk_name].operation
             text += f"; when a retry meets a duplicate-key error the object is fetched with ``{get_name}``"
         paragraphs.append(text + ".")
     if op.money_moving:
@@ -1272,7 +1272,7 @@ def load_operation_module() -> Any:
 def generate() -> dict[Path, str]:
     spec = Spec(json.loads(SPEC_PATH.read_text("utf-8")), json.loads(OPERATIONS_PATH.read_text("utf-8")))
     operation_module = load_operation_module()
-    lookup: dict[str, tuple[str, str]] = dict(operation_module.IDEMPOTENT_LOOKUP)
+    lookup: dict[str, Any] = dict(operation_module.IDEMPOTENT_LOOKUP)
     no_blind: frozenset[str] = frozenset(operation_module.NO_BLIND_RETRY)
     files: dict[Path, str] = {}
     areas: dict[str, list[ModelDef]] = {}

@@ -75,8 +75,8 @@ def test_operation_metadata_matches_spec(entry: dict[str, Any]) -> None:
 
 
 def test_lookup_tables_name_real_operations() -> None:
-    for create, (get, _field) in IDEMPOTENT_LOOKUP.items():
-        assert create in OPERATIONS and get in OPERATIONS
+    for create, lookup in IDEMPOTENT_LOOKUP.items():
+        assert create in OPERATIONS and lookup.operation in OPERATIONS
         assert OPERATIONS[create].idempotency_field is not None
     assert NO_BLIND_RETRY <= set(OPERATIONS)
 
