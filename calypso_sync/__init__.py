@@ -39,6 +39,7 @@ from calypso_async import (
 )
 
 from . import models
+from . import resources as resources
 from ._generated import Calypso
 from ._portal import SyncIterator
 from .models import *  # noqa: F403  (every model, as in calypso_async.models)

@@ -2709,7 +2709,7 @@ class Webhooks(SyncResource):
         signing secret.
 
         ``request_id`` is generated (a UUID) when not given and reused unchanged on every retry, so retries cannot
-        create a duplicate.
+        create a duplicate; when a retry meets a duplicate-key error the object is fetched with ``webhooks.list``.
 
         Args:
             url: Endpoint that will receive the POSTed events.

@@ -303,6 +303,9 @@ class Portal:
                 )
                 error = self._dead_error()
                 for call in list(self._inflight):
+                    task = call.task
+                    if task is not None and task.done() and not task.cancelled():
+                        task.exception()  # reported through the error below, not as "never retrieved"
                     call.fail(error)
 
     def _dead_error(self) -> SyncFacadeError:

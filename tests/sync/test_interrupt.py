@@ -1,0 +1,141 @@
+"""KeyboardInterrupt (any BaseException) while a thread waits: the task is cancelled on the loop, then re-raised."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import signal
+import textwrap
+import threading
+from typing import Any
+
+import pytest
+
+from calypso_async import AiohttpTransport
+from calypso_async.testing import FakeCalypso, Fault
+from calypso_sync._portal import Portal
+
+from .conftest import make_client, popen_python
+
+
+def test_interrupt_cancels_the_task_before_reraising(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = threading.Event()
+    cancelled = threading.Event()
+
+    async def slow() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
+        assert started.wait(30)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(portal, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        portal.run(slow())
+    assert cancelled.is_set()  # run() waited for the cancellation to finish before re-raising
+    monkeypatch.delattr(portal, "_wait")
+    assert portal.run(asyncio.sleep(0, "still works")) == "still works"
+
+
+def test_interrupt_before_the_task_started_never_runs_it(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = threading.Event()
+
+    async def body() -> None:
+        ran.set()
+
+    portal.run(asyncio.sleep(0))  # loop up
+
+    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(portal, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        portal.run(body())
+    monkeypatch.delattr(portal, "_wait")
+    portal.run(asyncio.sleep(0))
+    assert not ran.is_set()
+
+
+def received_by(server: FakeCalypso, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An event set when the server starts processing a request (before an injected delay)."""
+    received = threading.Event()
+    original = server._process
+
+    def process(*args: Any) -> Any:
+        received.set()
+        return original(*args)
+
+    monkeypatch.setattr(server, "_process", process)
+    return received
+
+
+def test_interrupted_api_call_is_cancelled_and_the_client_recovers(
+    server: FakeCalypso, portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.inject("/api/v1/account", Fault.delay(60))
+    received = received_by(server, monkeypatch)
+    cancelled = threading.Event()
+    original = AiohttpTransport.send
+
+    async def spy(self: AiohttpTransport, request: Any) -> Any:
+        try:
+            return await original(self, request)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
+        assert received.wait(30)  # the request is at the server, which delays its answer
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(AiohttpTransport, "send", spy)
+    monkeypatch.setattr(portal, "_wait", interrupted)
+    client = make_client(server)
+    with pytest.raises(KeyboardInterrupt):
+        client.account.get()
+    assert cancelled.is_set()
+    monkeypatch.delattr(portal, "_wait")
+    assert client.account.get().account == server.account_id
+    client.close()
+
+
+def test_real_sigint_while_blocked_cancels_the_request(server: FakeCalypso, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.inject("/api/v1/account", Fault.delay(60))
+    received = received_by(server, monkeypatch)
+    script = textwrap.dedent(
+        """
+        import asyncio, sys, time
+        from calypso_async import AiohttpTransport
+        from calypso_sync import Calypso
+
+        cancelled = []
+        original = AiohttpTransport.send
+
+        async def spy(self, request):
+            try:
+                return await original(self, request)
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+
+        AiohttpTransport.send = spy
+        client = Calypso(max_retries=0)
+        started = time.monotonic()
+        try:
+            client.account.get()
+        except KeyboardInterrupt:
+            print("interrupted", cancelled == [True], time.monotonic() - started < 30)
+        client.close()
+        """
+    )
+    with popen_python(script, server) as proc:
+        assert received.wait(30)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C while the main thread is blocked in the call
+        out, err = proc.communicate(timeout=60)
+    assert out.split() == ["interrupted", "True", "True"], err
+    assert proc.returncode == 0 and err == ""
