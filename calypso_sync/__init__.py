@@ -9,6 +9,21 @@ clock, retries, idempotency) on one private event-loop thread per process (``_po
 drift between the two APIs. The wrappers are generated (``scripts/generate_sync.py``); the loop, fork and exit
 handling are hand-written (``_portal.py``, ``_base.py``). Errors and models are those of ``calypso_async``,
 re-exported here; resource classes live in :mod:`calypso_sync.resources`.
+
+Where it works:
+
+* any thread, any number at once: share one client (it has one connection pool; ``aiohttp``'s default limit
+  of 100 connections applies across all threads);
+* inside a running event loop (notebook cell, ``async def``): the call blocks that loop while it runs; a one-time
+  log warning suggests ``calypso_async`` there. Calls made *on* calypso_sync's own loop thread raise
+  ``SyncFacadeError`` instead of deadlocking;
+* Ctrl-C during a call cancels the request on the loop before ``KeyboardInterrupt`` reaches you;
+* pre-fork servers: with ``gunicorn --preload app:app`` (or multiprocessing's ``fork`` start method) create the
+  client at import time as usual; nothing is needed in ``post_fork``. Each worker builds its own loop thread and
+  connection pool at its first call and never touches the master's. Best practice is still to make no calls in
+  the master before forking: then it has no loop thread at all, and Python 3.12+ does not warn that ``fork()``
+  is called in a multi-threaded process;
+* exit: ``close()`` or ``with``; clients left open are closed on their loop by an ``atexit`` hook, silently.
 """
 
 from calypso_async import (
@@ -37,12 +52,13 @@ from calypso_async import (
     WebhookSignatureError,
     __version__,
 )
+from calypso_async import models as _async_models
+from calypso_async.models import *  # noqa: F403  (every model, as in calypso_async.models)
 
-from . import models
+from . import models as models
 from . import resources as resources
 from ._generated import Calypso
 from ._portal import SyncIterator
-from .models import *  # noqa: F403  (every model, as in calypso_async.models)
 
 __all__ = [
     "NOT_GIVEN",
@@ -72,4 +88,4 @@ __all__ = [
     "WebhookSignatureError",
     "__version__",
 ]
-__all__ += models.__all__
+__all__ += _async_models.__all__

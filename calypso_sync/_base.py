@@ -3,7 +3,7 @@
 >>> with Calypso(api_key, secret_key, account="0x…") as client:  # doctest: +SKIP
 ...     client.account.get()
 
-Why each piece exists (failure modes of ``/work/shared/design/prior-art.md`` section 2):
+Why each piece exists (numbers refer to the failure modes listed in ``_portal.py``):
 
 * The sync client wraps one ``AsyncCalypso`` built eagerly (arguments are checked at once, in the caller's
   thread) but *used* only on the portal's loop, where its aiohttp session is created lazily by the first call,

@@ -2,8 +2,9 @@
 
 >>> PORTAL.run(client_async.account.get())  # doctest: +SKIP
 
-Why a dedicated loop thread (fsspec/synchronicity style) and not the alternatives; the numbers are the failure
-modes listed in ``/work/shared/design/prior-art.md`` section 2:
+Why a dedicated loop thread (fsspec/synchronicity style) and not a loop per call (asgiref), the caller's loop
+(Telethon, Pyrogram) or a second, sync HTTP stack (unasync): the failure modes reported against those designs,
+and what this module does about each:
 
 1. *"This event loop is already running" / silent coroutine returns* (Telethon #1455, jupyter-scheduler #330):
    the caller's loop is never used, so a sync call works from a notebook cell or an ``async def``: it blocks
@@ -41,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextvars
 import inspect
 import logging
 import os
@@ -81,12 +83,13 @@ class _AsyncCloseable(Protocol):
 class _Call(Generic[T]):
     """One coroutine submitted from a sync thread; ``future`` is settled only when the task has ended."""
 
-    __slots__ = ("cancel_requested", "coro", "future", "loop", "portal", "task")
+    __slots__ = ("cancel_requested", "context", "coro", "future", "loop", "portal", "task")
 
     def __init__(self, portal: Portal, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> None:
         self.portal = portal
         self.loop = loop
         self.coro = coro
+        self.context = contextvars.copy_context()  # the caller's context variables reach the coroutine
         self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self.task: asyncio.Task[T] | None = None
         self.cancel_requested = False
@@ -98,7 +101,7 @@ class _Call(Generic[T]):
             self.fail(asyncio.CancelledError())
             return
         try:
-            task = self.loop.create_task(self.coro)
+            task = self.context.run(self.loop.create_task, self.coro)
         except BaseException as exc:  # pragma: no cover - create_task does not fail on a running loop
             self.coro.close()
             self.fail(exc)

@@ -8,4 +8,5 @@ They are the same classes (not copies): results of sync and async calls compare 
 from calypso_async import models as _models
 from calypso_async.models import *  # noqa: F403
 
-__all__ = list(_models.__all__)
+__all__: list[str] = []
+__all__ += _models.__all__

@@ -9,4 +9,5 @@ some names (``Account``) are also model names there.
 from . import _generated
 from ._generated import *  # noqa: F403
 
-__all__ = [name for name in _generated.__all__ if name != "Calypso"]
+__all__: list[str] = []
+__all__ += _generated.__all__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import logging
 import threading
@@ -238,3 +239,18 @@ def test_errors_are_calypso_errors_not_event_loop_errors(server: FakeCalypso) ->
     with pytest.raises(calypso_async.APIConnectionError):
         client.account.get()
     client.close()
+
+
+def test_context_variables_of_the_caller_reach_the_coroutine(portal: Portal) -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
+
+    async def read() -> str:
+        return request_id.get()
+
+    request_id.set("abc")
+    assert portal.run(read()) == "abc"
+    seen: list[str] = []
+    worker = threading.Thread(target=lambda: seen.append(portal.run(read())))
+    worker.start()
+    worker.join()
+    assert seen == ["unset"]  # each calling thread brings its own context

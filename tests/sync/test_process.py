@@ -14,7 +14,9 @@ from .conftest import run_python
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process model")
 
 FORK_SCRIPT = """
-import os, sys, traceback
+import os, sys, traceback, warnings
+# Python 3.12+ warns when fork() is called with threads running (here: the parent's loop thread, by design).
+warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
 from calypso_sync import Calypso
 from calypso_sync._portal import PORTAL
 
@@ -84,8 +86,10 @@ def test_fork_before_any_call_gunicorn_preload(server: FakeCalypso) -> None:
 def test_multiprocessing_fork_pool_workers(server: FakeCalypso) -> None:
     script = textwrap.dedent(
         """
-        import multiprocessing, os
+        import multiprocessing, os, warnings
         from calypso_sync import Calypso
+
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
         from calypso_sync._portal import PORTAL
 
         client = Calypso()
