@@ -120,7 +120,7 @@ class _Call(Generic[T]):
             if self.cancel_requested:
                 self.fail(asyncio.CancelledError())
             else:
-                self.fail(SyncFacadeError(self.portal.cancelled_message()))
+                self.fail(SyncFacadeError(self.portal._cancelled_message()))
             return
         exc = task.exception()  # also marks it retrieved: no "exception was never retrieved" log
         if exc is not None:
@@ -212,7 +212,10 @@ class Portal:
         self._generation += 1
 
     def orphan(self, obj: object) -> None:
-        """Keep ``obj`` (a parent's client or generator, in a fork child) alive and untouched for good."""
+        """Keep ``obj`` (a parent's client or generator, in a fork child) alive and untouched for good.
+
+        >>> PORTAL.orphan(parent_async_client)  # doctest: +SKIP
+        """
         self._orphans.append(obj)
 
     # ---------------------------------------------------------------------------------------------- loop
@@ -321,7 +324,7 @@ class Portal:
         error.__cause__ = cause
         return error
 
-    def cancelled_message(self) -> str:
+    def _cancelled_message(self) -> str:
         if self._state is _CLOSED:
             return "the call was cancelled because calypso_sync is shutting down (interpreter exit)"
         return "the call was cancelled on calypso_sync's event loop"
@@ -389,12 +392,19 @@ class Portal:
     # ------------------------------------------------------------------------------------- client registry
 
     def track(self, obj: _AsyncCloseable) -> None:
-        """Close ``obj`` (``await obj.aclose()``) on the loop at exit unless :meth:`untrack` ed before."""
+        """Close ``obj`` (``await obj.aclose()``) on the loop at exit unless :meth:`untrack` ed before.
+
+        >>> PORTAL.track(async_client)  # doctest: +SKIP
+        """
         with self.lock:
             self._tracked[id(obj)] = obj
 
     def untrack(self, obj: _AsyncCloseable) -> bool:
-        """Stop tracking ``obj``; True if it was tracked (it then has something open on the loop)."""
+        """Stop tracking ``obj``; True if it was tracked (it then has something open on the loop).
+
+        >>> PORTAL.untrack(async_client)  # doctest: +SKIP
+        True
+        """
         with self.lock:
             return self._tracked.pop(id(obj), None) is not None
 
@@ -403,6 +413,8 @@ class Portal:
 
         Does nothing in a forked child for the parent's objects, before the loop exists, or after shutdown.
         With ``tracked_only``, only objects still :meth:`track` ed are closed (and untracked).
+
+        >>> PORTAL.close_soon(async_client)  # doctest: +SKIP
         """
         if self._pid != os.getpid() or self._state is not _RUNNING:
             return

@@ -421,10 +421,18 @@ def public_members(cls: type, stop: tuple[type, ...]) -> list[tuple[str, Any]]:
 
 
 def kind_of(func: Any, where: str) -> str:
+    """``run`` for coroutine functions, ``iterate`` for async generators (or plain ``def`` returning one)."""
     if inspect.isasyncgenfunction(func):
         return "iterate"
     if inspect.iscoroutinefunction(func):
         return "run"
+    if inspect.isfunction(func):
+        returns = function_node(func).returns
+        if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
+            returns = ast.parse(returns.value, mode="eval").body
+        root = returns.value if isinstance(returns, ast.Subscript) else returns
+        if isinstance(root, ast.Name) and root.id in ASYNC_ITERATOR_NAMES:
+            return "iterate"
     raise GenerationError(f"{where} is neither a coroutine function nor an async generator function")
 
 

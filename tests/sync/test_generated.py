@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import typing
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -100,5 +100,17 @@ def test_generator_refuses_what_it_cannot_wrap(monkeypatch: pytest.MonkeyPatch) 
         import generate_sync
     finally:
         sys.path.remove(str(ROOT / "scripts"))
+
+    def plain(self: object) -> int:
+        return 1
+
+    def pages(self: object) -> AsyncIterator[int]:
+        raise NotImplementedError
+
+    async def coro(self: object) -> int:
+        return 1
+
     with pytest.raises(generate_sync.GenerationError, match="neither a coroutine"):
-        generate_sync.kind_of(lambda: None, "AsyncX.plain")
+        generate_sync.kind_of(plain, "AsyncX.plain")
+    assert generate_sync.kind_of(pages, "AsyncX.pages") == "iterate"
+    assert generate_sync.kind_of(coro, "AsyncX.coro") == "run"
