@@ -1,0 +1,3 @@
+from benchmarks.soak.soak import main
+
+raise SystemExit(main())
