@@ -60,6 +60,24 @@ print("child", child)
 """
 
 
+EXIT_PROBE = """
+import atexit, gc, threading
+
+def probe():
+    # Registered before calypso_sync is imported, so it runs after calypso_sync's exit hook (LIFO), while
+    # stderr and warnings still work: drop every reference and collect. Whatever was left open would now
+    # warn "Unclosed client session"/"Unclosed connector" (an error under -W error, printed to stderr).
+    from calypso_sync._portal import PORTAL
+    PORTAL._tracked.clear()
+    for name in [n for n in globals() if not n.startswith("_") and n not in {"atexit", "gc", "threading"}]:
+        del globals()[name]
+    gc.collect()
+    print("threads", threading.active_count(), flush=True)
+
+atexit.register(probe)
+"""
+
+
 @pytest.mark.parametrize("child_exit", ["os._exit", "sys.exit"])
 def test_fork_after_use_child_builds_its_own_loop_and_session(server: FakeCalypso, child_exit: str) -> None:
     script = FORK_SCRIPT.format(
@@ -113,9 +131,8 @@ def test_multiprocessing_fork_pool_workers(server: FakeCalypso) -> None:
 
 
 def test_interpreter_exit_with_unclosed_clients_is_silent(server: FakeCalypso) -> None:
-    script = textwrap.dedent(
+    script = EXIT_PROBE + textwrap.dedent(
         """
-        import gc
         from calypso_sync import Calypso
         from calypso_sync._portal import PORTAL
 
@@ -133,9 +150,24 @@ def test_interpreter_exit_with_unclosed_clients_is_silent(server: FakeCalypso) -
         """
     )
     done = run_python(script, server)
-    assert done.stdout.strip() == "bye", done.stderr
+    assert done.stdout.split() == ["bye", "threads", "1"], done.stderr  # loop thread stopped and joined
     assert done.returncode == 0
     assert done.stderr == ""  # no "Unclosed client session", no ResourceWarning, no "Event loop is closed"
+
+
+def test_exit_probe_detects_a_session_left_open(server: FakeCalypso) -> None:
+    script = EXIT_PROBE + textwrap.dedent(
+        """
+        from calypso_sync import Calypso
+        from calypso_sync._portal import PORTAL
+
+        PORTAL.shutdown = lambda *args, **kwargs: None  # negative control: no exit hook
+        client = Calypso()
+        client.account.get()
+        """
+    )
+    done = run_python(script, server)
+    assert "Unclosed" in done.stderr
 
 
 def test_interpreter_exit_with_a_suspended_page_iterator_is_silent(server: FakeCalypso) -> None:
@@ -143,26 +175,25 @@ def test_interpreter_exit_with_a_suspended_page_iterator_is_silent(server: FakeC
         """
         from calypso_sync import Calypso
 
-        client = Calypso()
-        customer = client.customer_purse.create_customer(description="Carol")
-        print(customer.id, flush=True)
+        with Calypso() as client:
+            print(client.customer_purse.create_customer(description="Carol").id)
         """
     )
     done = run_python(script, server)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     customer_id = done.stdout.strip()
     server.add_purse_transactions(customer_id, 5)
-    script = textwrap.dedent(
+    script = EXIT_PROBE + textwrap.dedent(
         f"""
         from calypso_sync import Calypso
 
         client = Calypso()
         pages = client.customer_purse.iter_transactions(customer_id={customer_id!r}, page_size=2)
-        print(next(pages).id is not None)   # suspended mid-page at exit
+        print(next(pages).id is not None)  # suspended mid-page at exit
         """
     )
     done = run_python(script, server)
-    assert done.stdout.strip() == "True", done.stderr
+    assert done.stdout.split() == ["True", "threads", "1"], done.stderr
     assert done.returncode == 0 and done.stderr == ""
 
 
