@@ -17,7 +17,8 @@ Interface the fake server relies on (kept stable)::
       async .aclose() -> None
 
 Additions for tests: ``deliveries`` (every attempt), ``events`` (every emit), ``await wait_idle()`` /
-``await drain()``, ``wait_idle_sync()`` from another thread, ``unblock()``, ``get()`` and :func:`build_delivery`.
+``await drain()``, ``wait_idle_sync()`` for sync code, ``unblock()``, ``held()``, ``get()``, ``attach()`` and
+:func:`build_delivery`.
 """
 
 from __future__ import annotations
@@ -244,6 +245,10 @@ class WebhookDispatcher:
     def subscribe(self, request_id: str, url: str, service_types: list[str], event_types: list[str]) -> Subscription:
         """Add (or replace) a subscription with a fresh key pair."""
         sub = Subscription(request_id, url, list(service_types), list(event_types))
+        try:
+            self.attach(asyncio.get_running_loop())  # the server's loop (webhooks.create runs on it)
+        except RuntimeError:
+            pass
         self._subs[request_id] = sub
         self._errors.pop(request_id, None)
         self._held.pop(request_id, None)
@@ -254,6 +259,14 @@ class WebhookDispatcher:
         self._errors.pop(request_id, None)
         self._held.pop(request_id, None)
         return self._subs.pop(request_id, None) is not None
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver on ``loop`` (the fake server's): emits from other threads are handed to it.
+
+        Called by :meth:`subscribe` when it runs on a loop; ``FakeCalypso.start`` may call it too.
+        """
+        if self._loop is None or self._loop.is_closed() or not self._loop.is_running():
+            self._loop = loop
 
     def subscriptions(self) -> list[Subscription]:
         return list(self._subs.values())
@@ -353,15 +366,24 @@ class WebhookDispatcher:
     drain = wait_idle
 
     def wait_idle_sync(self, timeout: float = 30.0) -> None:
-        """:meth:`wait_idle` for sync code while the dispatcher's loop runs in another thread
-        (``FakeCalypso.run_in_thread``)."""
+        """:meth:`wait_idle` for sync code: on the dispatcher's loop when it runs in another thread
+        (``FakeCalypso.run_in_thread``), else on a private loop whose HTTP session is closed afterwards."""
         home = self._loop
-        if home is None or not home.is_running():
-            if self._pending:
-                raise RuntimeError("deliveries are pending but no event loop runs the dispatcher")
+        if home is not None and home.is_running():
+            future: concurrent.futures.Future[None] = asyncio.run_coroutine_threadsafe(self.wait_idle(), home)
+            future.result(timeout)
             return
-        future: concurrent.futures.Future[None] = asyncio.run_coroutine_threadsafe(self.wait_idle(), home)
-        future.result(timeout)
+        if not self._pending:
+            return
+
+        async def deliver_privately() -> None:
+            try:
+                await self.wait_idle(timeout)
+            finally:
+                await self._close_session()
+                self._loop = None
+
+        asyncio.run(deliver_privately())
 
     def _start_pending(self) -> None:
         loop = asyncio.get_running_loop()
@@ -482,8 +504,11 @@ class WebhookDispatcher:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        await self._close_session()
+        self._loop = None
+
+    async def _close_session(self) -> None:
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
         self._locks.clear()
-        self._loop = None

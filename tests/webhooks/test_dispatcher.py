@@ -337,12 +337,17 @@ def test_subscription_repr_hides_the_secret() -> None:
 async def test_emit_outside_a_loop_is_delivered_once_awaited(dispatcher: WebhookDispatcher) -> None:
     handle, bodies = status_app([])
     async with serve(handle) as url:
-        dispatcher.subscribe("sub-1", url, ["INVOICE"], [])
-        await asyncio.to_thread(dispatcher.emit, "INVOICE_PAID", "INVOICE", {})  # no loop in that thread yet
-        assert dispatcher.deliveries == []
+
+        def outside_any_loop() -> None:
+            dispatcher.subscribe("sub-1", url, ["INVOICE"], [])
+            dispatcher.emit("INVOICE_PAID", "INVOICE", {})
+
+        await asyncio.to_thread(outside_any_loop)  # the dispatcher has no loop yet: the delivery waits
+        assert dispatcher.deliveries == [] and bodies == []
         await dispatcher.wait_idle()
         assert len(bodies) == 1
         # Now the dispatcher has a home loop: an emit from another thread is handed to it.
+        dispatcher.attach(asyncio.get_running_loop())  # a no-op here: already attached
         await asyncio.to_thread(dispatcher.emit, "INVOICE_EXPIRED", "INVOICE", {})
         await dispatcher.wait_idle()
     assert [a.event_type for a in dispatcher.deliveries] == ["INVOICE_PAID", "INVOICE_EXPIRED"]

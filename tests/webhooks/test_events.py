@@ -216,11 +216,6 @@ def test_lenient_fields() -> None:
     assert data.fiat_amount is None and data.extra["fiatAmount"] == "lots"
 
 
-@pytest.mark.xfail(
-    reason="core converter (calypso_async/_model.py): cattrs' singledispatch str/bool hooks shadow the lenient "
-    "predicate hooks, so a list becomes \"['x']\" and 'false' becomes True; reported to the core owner",
-    strict=False,
-)
 def test_wrong_shapes_of_text_and_flag_fields_are_kept_raw() -> None:
     event = parse_event(
         {
