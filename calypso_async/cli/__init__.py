@@ -19,6 +19,7 @@ unknown, 5 webhook signature invalid, 130 interrupted). ``docs/cli.md`` has an e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -99,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _discard_stdout() -> None:
+    """Point the real stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture stdout): nothing to protect
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns its exit code (never raises, except for ``SystemExit`` from ``--help``)."""
     parser = build_parser()
@@ -113,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = Context(args)
         code: int = args.handler(ctx)
         return code
+    except BrokenPipeError:  # `calypso ... | head`: the reader has all it wanted
+        _discard_stdout()
+        return EXIT_OK
     except (Exception, KeyboardInterrupt) as exc:
         return report(ctx, exc, sys.stderr, debug=debug)
     finally:

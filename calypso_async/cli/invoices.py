@@ -28,7 +28,7 @@ def invoice_pairs(invoice: InvoiceDTO) -> list[tuple[str, Any]]:
         ("state", invoice.state),
         ("amount", amount),
         ("fiat amount", fiat),
-        ("fee", invoice.fee),
+        ("fee", None if invoice.fee is None else f"{format_amount(invoice.fee)} {invoice.currency or ''}".strip()),
         ("address", invoice.invoice_address),
         ("payment link", invoice.extra.get("paymentLink")),
         ("description", invoice.description),

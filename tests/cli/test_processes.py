@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from calypso_async import _json
+from calypso_async.testing import FakeCalypso
+
 from .conftest import REPO, Cli, cli_env, finish, read_until, spawn
 
 
@@ -74,3 +77,23 @@ def test_python_dash_m_and_exit_codes_reach_the_shell(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.startswith(b"calypso: error: no API credentials")
+
+
+def test_export_into_a_closed_pipe_ends_quietly(env: FakeCalypso, cli: Cli) -> None:
+    created = cli("raw", "/api/v1/customer-purse/customer/create", '{"email": "c@example.com"}')
+    env.add_purse_transactions(_json.loads(created.out)["id"], 3000)  # far more than a pipe buffer holds
+    proc = spawn(
+        "purse", "transactions", "--all", "--csv", "--page-size", "1000",
+        env=cli_env(
+            CALYPSO_API_KEY=env.api_key, CALYPSO_SECRET_KEY=env.secret_key,
+            CALYPSO_ACCOUNT=env.account_id, CALYPSO_BASE_URL=env.base_url,
+        ),
+    )  # fmt: skip
+    try:
+        assert read_until(proc, "\n").startswith("id,createdDate,currency,amount")
+        assert proc.stdout is not None
+        proc.stdout.close()  # like `| head -1`
+    finally:
+        code, _, err = finish(proc)
+    assert code == 0, err
+    assert "Traceback" not in err and "Error" not in err
