@@ -101,7 +101,7 @@ class _Call(Generic[T]):
             self.fail(asyncio.CancelledError())
             return
         try:
-            task = self.context.run(self.loop.create_task, self.coro)
+            task = self.context.run(self.loop.create_task, _guarded(self.coro))
         except BaseException as exc:  # pragma: no cover - create_task does not fail on a running loop
             self.coro.close()
             self.fail(exc)
@@ -117,6 +117,7 @@ class _Call(Generic[T]):
 
     def _finished(self, task: asyncio.Task[T]) -> None:
         if task.cancelled():
+            self.coro.close()  # cancelled before its first step, the wrapper never awaited it: no warning
             if self.cancel_requested:
                 self.fail(asyncio.CancelledError())
             else:
@@ -124,7 +125,7 @@ class _Call(Generic[T]):
             return
         exc = task.exception()  # also marks it retrieved: no "exception was never retrieved" log
         if exc is not None:
-            self.fail(exc)
+            self.fail(exc.exc if isinstance(exc, _Escaped) else exc)
             return
         try:
             self.future.set_result(task.result())
@@ -140,6 +141,25 @@ class _Call(Generic[T]):
 
 async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
+
+
+class _Escaped(Exception):
+    """Carries a ``SystemExit``/``KeyboardInterrupt`` raised by a coroutine to its caller's thread.
+
+    asyncio re-raises those two out of ``run_forever``, which would kill the loop thread that every client of
+    the process shares; wrapped, they reach the thread that made the call instead, and the loop lives on.
+    """
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(exc)
+        self.exc = exc
+
+
+async def _guarded(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return await coro
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise _Escaped(exc) from None
 
 
 async def _anext(iterator: AsyncIterator[T]) -> T:

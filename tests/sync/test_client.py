@@ -223,15 +223,33 @@ def test_dead_loop_thread_gives_a_clear_error(portal: Portal) -> None:
     assert "Event loop is closed" not in str(caught.value)
 
 
-def test_loop_killed_by_system_exit_reports_the_cause(portal: Portal, caplog: pytest.LogCaptureFixture) -> None:
+def test_system_exit_in_a_coroutine_reaches_the_caller_and_the_loop_survives(portal: Portal) -> None:
     async def exits() -> None:
-        raise SystemExit(3)  # escapes run_forever: the loop thread dies
+        raise SystemExit(3)  # unguarded, asyncio would re-raise it out of run_forever and kill the loop
 
-    with pytest.raises(SyncFacadeError, match="SystemExit") as caught:
+    with pytest.raises(SystemExit) as caught:
         portal.run(exits())
-    assert isinstance(caught.value.__cause__, SystemExit)
-    with pytest.raises(SyncFacadeError, match="SystemExit"):
+    assert caught.value.code == 3
+    assert portal.running
+    assert portal.run(asyncio.sleep(0, "alive")) == "alive"
+
+
+def test_loop_thread_killed_by_an_escaping_exception_reports_the_cause(portal: Portal) -> None:
+    portal.run(asyncio.sleep(0))
+    loop = portal._loop
+    assert loop is not None
+
+    def escape() -> None:
+        raise SystemExit(4)  # a bare callback (not one of our tasks) escaping run_forever kills the thread
+
+    loop.call_soon_threadsafe(escape)
+    thread = portal._thread
+    assert thread is not None
+    thread.join(30)
+    with pytest.raises(SyncFacadeError, match="SystemExit") as caught:
         portal.run(asyncio.sleep(0))
+    assert isinstance(caught.value.__cause__, SystemExit)
+    assert "Event loop is closed" not in str(caught.value)
 
 
 def test_errors_are_calypso_errors_not_event_loop_errors(server: FakeCalypso) -> None:
