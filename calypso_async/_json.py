@@ -39,11 +39,16 @@ def loads(data: bytes | str) -> Any:
     return _strict_decoder.decode(data)
 
 
+_MAX_EXPONENT = 1000
+"""Plain notation of ``1E+999999999`` would be a billion characters: refuse absurd exponents instead."""
+
+
 def _decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         raise ValueError(f"amount must be finite, got {value}")
-    text = format(value, "f")
-    return text
+    if abs(value.adjusted()) > _MAX_EXPONENT:
+        raise ValueError(f"amount {value} is out of any plausible range")
+    return format(value, "f")
 
 
 def _write(value: Any, out: list[str]) -> None:

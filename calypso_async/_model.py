@@ -121,6 +121,8 @@ def _structure_decimal(value: Any, _: Any) -> Decimal:
         raise TypeError(f"not a decimal number: {type(value).__name__}")
     if not result.is_finite():
         raise ValueError("amount is not finite")
+    if abs(result.adjusted()) > 1000:
+        raise ValueError("amount out of any plausible range")
     return result
 
 
@@ -161,12 +163,18 @@ def _structure_str(value: Any, _: Any) -> str:
     return str(value)
 
 
+_MAX_INT_DIGITS = 4300
+"""Like ``int("9" * 5000)``, refuse to expand ``1E+999999999`` into a number with a billion digits."""
+
+
 def _structure_int(value: Any, _: Any) -> int:
     if isinstance(value, bool):
         raise TypeError("expected an integer, got a boolean")
     if isinstance(value, int):
         return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        if value.adjusted() > _MAX_INT_DIGITS:
+            raise ValueError("integer too large")
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
@@ -182,6 +190,11 @@ def _structure_bool(value: Any, _: Any) -> bool:
 
 
 def _structure_any(value: Any, _: Any) -> Any:
+    return value
+
+
+def _unstructure_any(value: Any) -> Any:
+    # Any-typed fields hold wire data already: pass it through rather than recursing into it.
     return value
 
 
@@ -286,6 +299,7 @@ def _build_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(OpenEnum, _structure_open_enum)
     conv.register_structure_hook(Any, _structure_any)
+    conv.register_unstructure_hook(Any, _unstructure_any)
     conv.register_unstructure_hook_func(_is_open_enum, str)
     conv.register_structure_hook_factory(_is_model, _make_structure_hook)
     conv.register_unstructure_hook_factory(_is_model, _make_unstructure_hook)

@@ -131,6 +131,7 @@ class AiohttpTransport:
         async for chunk in resp.content.iter_chunked(65536):
             size += len(chunk)
             if size > limit:
+                chunks.clear()  # the error's traceback must not keep the partial body alive
                 raise InvalidResponseError(f"answer exceeds max_response_bytes={limit}", status_code=resp.status)
             chunks.append(chunk)
         return b"".join(chunks)
