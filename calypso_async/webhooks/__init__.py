@@ -53,7 +53,7 @@ from ._events import (
 )
 from ._receive import AsyncSecretSource, EventCallback, SecretSource, handle_webhook, webhook_handler
 from ._types import DecimalOrObject, EventData, StringList, UnknownEventData
-from ._verify import Headers, construct_event, header_value, parse_body, verify_signature
+from ._verify import Headers, RawBody, construct_event, header_value, parse_body, verify_signature
 
 __all__ = [
     "EVENT_ALIASES",
@@ -91,6 +91,7 @@ __all__ = [
     "PayoutSpeededUpData",
     "PayoutValidationErrorData",
     "PayoutWithdrawalsCreatingValidationErrorData",
+    "RawBody",
     "SecretSource",
     "StringList",
     "TopUpComplianceDeclinedData",

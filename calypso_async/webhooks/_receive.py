@@ -18,7 +18,7 @@ from aiohttp import web
 
 from .._errors import CalypsoError, WebhookSignatureError
 from ._envelope import WebhookEvent, canonical_event_type, dedup_key
-from ._verify import Headers, construct_event, header_value
+from ._verify import Headers, RawBody, construct_event, header_value
 
 __all__ = ["AsyncSecretSource", "EventCallback", "SecretSource", "handle_webhook", "webhook_handler"]
 
@@ -75,7 +75,7 @@ def _check_source(source: Any) -> None:
         raise TypeError("secret_key must be a string, a mapping publicKey -> secretKey, or a function of the key")
 
 
-def _verify(raw_body: bytes, headers: Headers, secret: Any, public_key: str | None) -> WebhookEvent:
+def _verify(raw_body: RawBody, headers: Headers, secret: Any, public_key: str | None) -> WebhookEvent:
     if secret is None:
         raise WebhookSignatureError("webhook 'Key' header names no known subscription")
     if not isinstance(secret, str):
@@ -129,7 +129,7 @@ def webhook_handler(
 
 
 def handle_webhook(
-    raw_body: bytes,
+    raw_body: RawBody,
     headers: Headers,
     secret_key: SecretSource,
     callback: EventCallback | None = None,

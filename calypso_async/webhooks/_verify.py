@@ -17,10 +17,13 @@ from .. import _json
 from .._errors import WebhookPayloadError, WebhookSignatureError
 from ._envelope import WebhookEvent, parse_event
 
-__all__ = ["Headers", "construct_event", "header_value", "parse_body", "verify_signature"]
+__all__ = ["Headers", "RawBody", "construct_event", "header_value", "parse_body", "verify_signature"]
 
 Headers: TypeAlias = Mapping[str, str] | Iterable[tuple[str, str]]
 """Request headers: any mapping (aiohttp/Django/Flask headers, a dict) or ``(name, value)`` pairs."""
+
+RawBody: TypeAlias = bytes | bytearray | memoryview
+"""The request body exactly as received."""
 
 _WHITESPACE = " \t\r\n\x0b\x0c"
 
@@ -36,7 +39,7 @@ def _as_bytes(raw_body: Any) -> bytes:
     )
 
 
-def verify_signature(raw_body: bytes, sign: str, secret_key: str) -> bool:
+def verify_signature(raw_body: RawBody, sign: str, secret_key: str) -> bool:
     """True when ``sign`` is the HMAC-SHA512 (hex) of ``raw_body`` with ``secret_key``.
 
     Constant-time; tolerates upper-case hex and whitespace around ``sign``, nothing else. An empty ``sign``
@@ -87,7 +90,7 @@ def _single(values: list[str], name: str) -> str:
 
 
 def construct_event(
-    raw_body: bytes, headers: Headers, secret_key: str, *, public_key: str | None = None
+    raw_body: RawBody, headers: Headers, secret_key: str, *, public_key: str | None = None
 ) -> WebhookEvent:
     """Verify a delivery and parse it into a :class:`WebhookEvent`.
 
@@ -115,7 +118,7 @@ def construct_event(
     return parse_body(body)
 
 
-def parse_body(raw_body: bytes) -> WebhookEvent:
+def parse_body(raw_body: RawBody) -> WebhookEvent:
     """Parse a body without verifying it (only for bodies already verified, e.g. replayed from your store).
 
     >>> parse_body(stored_body).type   # doctest: +SKIP

@@ -49,7 +49,7 @@ async def test_subscribe_with_the_client_pay_an_invoice_receive_signed_events() 
             raise RuntimeError("temporarily unavailable")
 
     async with FakeCalypso(seed=0, webhook_time_scale=1e9) as server:
-        async with serve(webhook_handler(keys.get, on_event=on_event)) as url:
+        async with serve(webhook_handler(keys, on_event=on_event)) as url:
             async with server.client(retry_policy=RetryPolicy(max_retries=1, sleep=_no_sleep)) as client:
                 channel = await client.webhooks.create(url=url, notification_service_types=["INVOICE"])
                 assert isinstance(channel, WebhookChannelDTO)
@@ -109,7 +109,7 @@ def sync_receiver(secret: dict[str, str], seen: list[WebhookEvent]) -> Iterator[
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            status, text = handle_webhook(body, dict(self.headers.items()), secret.get, seen.append)
+            status, text = handle_webhook(body, dict(self.headers.items()), secret, seen.append)
             payload = text.encode()
             self.send_response(status)
             self.send_header("Content-Length", str(len(payload)))
