@@ -12,13 +12,14 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeAlias
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._errors import CalypsoError, WebhookSignatureError
 from ._envelope import WebhookEvent, canonical_event_type, dedup_key
 from ._verify import Headers, RawBody, construct_event, header_value
+
+if TYPE_CHECKING:  # aiohttp.web is imported when a handler is made: importing calypso stays light
+    from aiohttp import web
 
 __all__ = ["AsyncSecretSource", "EventCallback", "SecretSource", "handle_webhook", "webhook_handler"]
 
@@ -98,6 +99,8 @@ def webhook_handler(
 
     >>> app.router.add_post("/calypso", webhook_handler(secret, handlers={"INVOICE_PAID": on_paid}))  # doctest: +SKIP
     """
+    from aiohttp import web
+
     _check_source(secret_key)
     pick = _route(on_event, handlers)
 
