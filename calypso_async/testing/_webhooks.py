@@ -75,7 +75,11 @@ BLOCK_WINDOW = 600.0
 
 @attrs.define
 class Subscription:
-    """One webhook subscription; ``repr`` never shows ``secret_key``."""
+    """One webhook subscription; ``repr`` never shows ``secret_key``.
+
+    >>> server.webhooks.get(channel.request_id).blocked  # doctest: +SKIP
+    False
+    """
 
     request_id: str
     url: str
@@ -101,7 +105,11 @@ class Subscription:
 
 @attrs.define(frozen=True)
 class DeliveryAttempt:
-    """One POST to a subscriber (``dispatcher.deliveries``)."""
+    """One POST to a subscriber (``dispatcher.deliveries``).
+
+    >>> [(a.event_type, a.attempt, a.status) for a in server.webhooks.deliveries]  # doctest: +SKIP
+    [('INVOICE_PAID', 1, 500), ('INVOICE_PAID', 2, 200)]
+    """
 
     request_id: str
     event_id: int
@@ -123,7 +131,11 @@ class DeliveryAttempt:
 
 @attrs.define(frozen=True)
 class EmittedEvent:
-    """One :meth:`WebhookDispatcher.emit` call (``dispatcher.events``), whether or not anyone subscribed."""
+    """One :meth:`WebhookDispatcher.emit` call (``dispatcher.events``), whether or not anyone subscribed.
+
+    >>> [e.event_type for e in server.webhooks.events]  # doctest: +SKIP
+    ['INVOICE_CREATE_INVOICE', 'INVOICE_MEMPOOL_FOUND']
+    """
 
     event_type: str
     service: str
@@ -243,7 +255,10 @@ class WebhookDispatcher:
     # ----------------------------------------------------------------------------- subscriptions
 
     def subscribe(self, request_id: str, url: str, service_types: list[str], event_types: list[str]) -> Subscription:
-        """Add (or replace) a subscription with a fresh key pair."""
+        """Add (or replace) a subscription with a fresh key pair.
+
+        >>> sub = dispatcher.subscribe("sub-1", "http://127.0.0.1:8080/hook", ["INVOICE"], [])  # doctest: +SKIP
+        """
         sub = Subscription(request_id, url, list(service_types), list(event_types))
         try:
             self.attach(asyncio.get_running_loop())  # the server's loop (webhooks.create runs on it)
@@ -255,7 +270,11 @@ class WebhookDispatcher:
         return sub
 
     def unsubscribe(self, request_id: str) -> bool:
-        """Remove a subscription; its pending retries stop. False when there was none."""
+        """Remove a subscription; its pending retries stop. False when there was none.
+
+        >>> dispatcher.unsubscribe("sub-1")  # doctest: +SKIP
+        True
+        """
         self._errors.pop(request_id, None)
         self._held.pop(request_id, None)
         return self._subs.pop(request_id, None) is not None
@@ -276,7 +295,11 @@ class WebhookDispatcher:
 
     def unblock(self, request_id: str) -> int:
         """Unblock a subscription (the merchant UI's button): every delivery that failed or waited while it
-        was blocked is sent again. Returns how many were rescheduled."""
+        was blocked is sent again. Returns how many were rescheduled.
+
+        >>> server.webhooks.unblock("sub-1")  # doctest: +SKIP
+        9
+        """
         sub = self._subs.get(request_id)
         if sub is None:
             raise KeyError(request_id)
@@ -289,7 +312,11 @@ class WebhookDispatcher:
         return len(held)
 
     def held(self, request_id: str) -> int:
-        """How many deliveries wait for the subscription to be unblocked."""
+        """How many deliveries wait for the subscription to be unblocked.
+
+        >>> server.webhooks.held("sub-1")  # doctest: +SKIP
+        0
+        """
         return len(self._held.get(request_id, ()))
 
     # ------------------------------------------------------------------------------------ emit
@@ -299,6 +326,8 @@ class WebhookDispatcher:
 
         ``data`` gets ``type`` = ``event_type`` unless it has one; its numbers must be ``int`` or ``Decimal``
         (a float raises ``TypeError`` here, at the emitting call).
+
+        >>> dispatcher.emit("INVOICE_PAID", "INVOICE", {"amount": Decimal("1.5")})  # doctest: +SKIP
         """
         payload = dict(data)
         payload.setdefault("type", event_type)
