@@ -33,7 +33,6 @@ import itertools
 import logging
 import math
 import random
-import sys
 import time
 import weakref
 from collections import deque
@@ -45,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from ._errors import RateLimitError, ServerError
+from ._errors import APITimeoutError, RateLimitError, ServerError
 
 if TYPE_CHECKING:
     from ._client import AsyncCalypso
@@ -68,7 +67,6 @@ logger = logging.getLogger("calypso.poller")
 _ZERO = Decimal(0)
 _EARLY = 0.001
 """Seconds: polls due this soon are dispatched now (saves a scheduler wake-up per poll under load)."""
-_STOP = object()
 
 
 # ------------------------------------------------------------------------------------------------ events
@@ -396,10 +394,16 @@ class _Watch:
         """Sequence number of this watch's live heap entry (older entries are stale and skipped)."""
 
 
-if sys.version_info >= (3, 11):
-    _timeout = asyncio.timeout
-else:  # pragma: no cover - Python 3.10
-    _timeout = None
+class _Worker:
+    """One worker task and what the watchdog needs to know about it."""
+
+    __slots__ = ("busy_since", "task", "timed_out")
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        self.busy_since = 0.0
+        """Loop time the current ``account.get`` started (0.0: not in one)."""
+        self.timed_out = False
 
 
 class BalancePoller:
@@ -478,6 +482,7 @@ class BalancePoller:
         self.max_slowdown = float(max_slowdown)
         self.recovery_half_life = float(recovery_half_life)
         self._clock: PollerClock = clock if clock is not None else LoopClock()
+        self._loop_time: Callable[[], float] = time.monotonic
         self._rng = rng if rng is not None else random.Random()
 
         self._watches: dict[str, _Watch] = {}
@@ -485,13 +490,15 @@ class BalancePoller:
         self._seq = itertools.count()
         self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
 
-        self._queue: asyncio.Queue[Any] | None = None
-        self._workers: list[asyncio.Task[None]] = []
+        self._idle_workers: deque[asyncio.Future[_Watch | None]] = deque()
+        self._workers: list[_Worker] = []
+        self._watchdog: asyncio.TimerHandle | None = None
         self._scheduler: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Future[None] | None = None
         self._timer: _Handle | None = None
         self._sleep_until = math.inf
-        self._slot_wait = False
+        self._limit = self.concurrency
+        """Polls allowed in flight now: ``concurrency`` divided by the slowdown."""
         self._idle: asyncio.Event | None = None
         self._started = False
         self._stopping = False
@@ -680,14 +687,15 @@ class BalancePoller:
             raise RuntimeError("BalancePoller was already started (a poller runs once; create a new one)")
         loop = asyncio.get_running_loop()
         self._started = True
-        self._queue = asyncio.Queue()
         self._idle = asyncio.Event()
         self._stopped = loop.create_future()
         self._slowdown_at = self._clock.monotonic()
+        self._loop_time = loop.time
         self._scheduler = loop.create_task(self._schedule(), name="calypso-poller-scheduler")
-        self._workers = [
-            loop.create_task(self._work(), name=f"calypso-poller-worker-{i}") for i in range(self.concurrency)
-        ]
+        self._workers = [_Worker() for _ in range(self.concurrency)]
+        for i, worker in enumerate(self._workers):
+            worker.task = loop.create_task(self._work(worker), name=f"calypso-poller-worker-{i}")
+        self._watchdog = loop.call_later(self._hard_timeout / 2, self._check_hung)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "poller: started with %d account(s), concurrency %d, interval %.1f s",
@@ -712,7 +720,7 @@ class BalancePoller:
         assert self._stopped is not None
         if self._stopping:
             current = asyncio.current_task()
-            if current not in self._workers:
+            if all(current is not w.task for w in self._workers):
                 await asyncio.shield(self._stopped)
             return
         self._stopping = True
@@ -728,10 +736,16 @@ class BalancePoller:
             self._timer.cancel()
             self._timer = None
         current = asyncio.current_task()
-        assert self._queue is not None
-        for _ in self._workers:
-            self._queue.put_nowait(_STOP)
-        tasks: list[asyncio.Task[None]] = [t for t in self._workers if t is not current]
+        while self._idle_workers:
+            waiter = self._idle_workers.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        tasks: list[asyncio.Task[None]] = [
+            w.task for w in self._workers if w.task is not None and w.task is not current
+        ]
         if self._scheduler is not None:
             tasks.append(self._scheduler)
         if tasks:
@@ -804,7 +818,7 @@ class BalancePoller:
         seq = next(self._seq)
         watch.seq = seq
         heapq.heappush(self._heap, (due, seq, watch))
-        if due < self._sleep_until:
+        if due < self._sleep_until and self._idle_workers:
             self._wake()
 
     def _wake(self) -> None:
@@ -815,123 +829,181 @@ class BalancePoller:
             if self._idle is not None:
                 self._idle.clear()
 
+    def _check_idle(self) -> None:
+        """Idle (for :meth:`wait_idle`): every worker waits for work and the scheduler waits for time."""
+        waiter = self._wakeup
+        if (
+            len(self._idle_workers) == len(self._workers)
+            and waiter is not None
+            and not waiter.done()
+            and self._idle is not None
+        ):
+            self._idle.set()
+
     def _on_timer(self) -> None:
         self._timer = None
         self._wake()
 
-    async def _park(self, delay: float | None, *, slot: bool = False) -> None:
-        """Wait for a wake-up: ``delay`` seconds of the clock, a free worker (``slot``), an earlier due poll."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
+    def _limit_for(self, slowdown: float) -> int:
+        if slowdown <= 1.0:
+            return self.concurrency
+        return max(1, int(self.concurrency / slowdown))
+
+    def _take(self, now: float) -> _Watch | None:
+        """Pop the next due poll if one may start now (not paused, under the limit), counting it in flight."""
+        if self._in_flight >= self._limit or now < self._paused_until or self._stopping:
+            return None
+        heap = self._heap
+        horizon = now + _EARLY
+        while heap:
+            due, seq, watch = heap[0]
+            if not watch.active or watch.seq != seq:
+                heapq.heappop(heap)
+                continue
+            if due > horizon:
+                return None
+            heapq.heappop(heap)
+            watch.seq = -1
+            if now - due > self._max_lag:
+                self._max_lag = now - due
+            self._in_flight += 1
+            return watch
+        return None
+
+    async def _park(self, delay: float | None) -> None:
+        """Scheduler: wait for ``delay`` seconds of the clock, or until :meth:`_wake`."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._wakeup = waiter
-        self._slot_wait = slot
-        now = self._clock.monotonic()
-        self._sleep_until = math.inf if delay is None else now + delay
+        self._sleep_until = math.inf if delay is None else self._clock.monotonic() + delay
         if delay is not None:
             self._timer = self._clock.call_later(delay, self._on_timer)
-        assert self._idle is not None
-        if self._in_flight == 0 and not slot:
-            self._idle.set()
+        self._check_idle()
         try:
             await waiter
         finally:
             self._wakeup = None
-            self._slot_wait = False
             self._sleep_until = -math.inf
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
 
-    def _limit(self) -> int:
-        slowdown = self._slowdown
-        if slowdown <= 1.0:
-            return self.concurrency
-        return max(1, int(self.concurrency / slowdown))
-
     async def _schedule(self) -> None:
+        """Hand due polls to idle workers; otherwise sleep until the next one falls due.
+
+        Busy workers take the next due poll themselves when they finish one, so under load the scheduler
+        hardly runs: it is needed only while workers wait for the future.
+        """
         clock = self._clock
         heap = self._heap
-        queue = self._queue
-        assert queue is not None and self._idle is not None
-        heappop = heapq.heappop
+        idle = self._idle_workers
+        assert self._idle is not None
         debug = logger.isEnabledFor(logging.DEBUG)
         while not self._stopping:
             now = clock.monotonic()
+            while idle:
+                if idle[0].done():  # its worker was cancelled
+                    idle.popleft()
+                    continue
+                watch = self._take(now)
+                if watch is None:
+                    break
+                idle.popleft().set_result(watch)
+            self._idle.clear()
             if now < self._paused_until:
                 await self._park(self._paused_until - now)
                 continue
-            limit = self._limit()
-            horizon = now + _EARLY
-            while heap and self._in_flight < limit:
-                entry = heap[0]
-                watch = entry[2]
-                if not watch.active or watch.seq != entry[1]:
-                    heappop(heap)
-                    continue
-                due = entry[0]
-                if due > horizon:
-                    break
-                heappop(heap)
-                watch.seq = -1
-                lag = now - due
-                if lag > self._max_lag:
-                    self._max_lag = lag
-                self._in_flight += 1
-                queue.put_nowait(watch)
-            self._idle.clear()
-            if not heap:
+            while heap and not self._live(heap[0]):
+                heapq.heappop(heap)
+            if not idle or not heap or self._in_flight >= self._limit:
+                # Busy workers pick up due polls as they finish; wake-ups come from a worker going idle,
+                # an earlier poll being added, or the slowdown easing.
                 await self._park(None)
-            elif self._in_flight >= limit:
-                await self._park(None, slot=True)
-            else:
-                delay = heap[0][0] - now
-                if debug and delay > 1.0:
-                    logger.debug("poller: next poll in %.1f s (%d in flight)", delay, self._in_flight)
-                await self._park(max(0.0, delay))
+                continue
+            delay = heap[0][0] - now
+            if debug and delay > 1.0:
+                logger.debug("poller: next poll in %.1f s (%d in flight)", delay, self._in_flight)
+            await self._park(max(0.0, delay))
 
-    # ------------------------------------------------------------------------------------------ workers
+    @property
+    def _hard_timeout(self) -> float:
+        """Seconds after which the watchdog cancels an ``account.get`` that the client's own timeout missed."""
+        return self.timeout * 2.0 + 1.0
 
-    async def _work(self) -> None:
-        queue = self._queue
-        assert queue is not None
+    def _check_hung(self) -> None:
+        """Watchdog (real time, every half bound): cancel polls stuck past :attr:`_hard_timeout`.
+
+        The client enforces ``timeout`` per attempt; this backstop covers transports that do not. One timer for
+        the whole pool, instead of a timeout context around every poll (which cost more than the rest of the
+        poller's per-poll work together).
+        """
+        loop = asyncio.get_running_loop()
+        bound = self._hard_timeout
+        now = loop.time()
+        for worker in self._workers:
+            since = worker.busy_since
+            if since and now - since > bound and not worker.timed_out and worker.task is not None:
+                worker.timed_out = True
+                worker.task.cancel()
+        if not self._stopping:
+            self._watchdog = loop.call_later(bound / 2, self._check_hung)
+
+    async def _work(self, worker: _Worker) -> None:
+        loop = asyncio.get_running_loop()
+        clock = self._clock
+        idle = self._idle_workers
+        streak = 0
         while True:
-            watch = await queue.get()
-            if watch is _STOP:
-                return
+            watch = self._take(clock.monotonic())
+            if watch is None:
+                streak = 0
+                if self._stopping:
+                    return
+                waiter: asyncio.Future[_Watch | None] = loop.create_future()
+                idle.append(waiter)
+                heap = self._heap
+                if heap and heap[0][0] < self._sleep_until:
+                    self._wake()  # the scheduler must plan a wake-up for the next due poll
+                else:
+                    self._check_idle()
+                watch = await waiter
+                if watch is None:
+                    return
             try:
-                if not self._stopping and watch.active:
-                    await self._poll(watch)
+                streak += 1
+                if streak >= 64:
+                    # A transport that answers without ever suspending (a stub) would let this worker run
+                    # polls back to back forever: let the rest of the loop in now and then.
+                    streak = 0
+                    await asyncio.sleep(0)
+                if watch.active:
+                    await self._poll(watch, worker)
             finally:
                 self._in_flight -= 1
-                if self._slot_wait:
-                    self._wake()
-                elif self._in_flight == 0 and self._wakeup is not None and not self._wakeup.done():
-                    assert self._idle is not None
-                    self._idle.set()
 
-    async def _poll(self, watch: _Watch) -> None:
+    async def _poll(self, watch: _Watch, worker: _Worker) -> None:
         clock = self._clock
         debug = logger.isEnabledFor(logging.DEBUG)
         started = clock.monotonic() if debug else 0.0
+        worker.busy_since = self._loop_time()
         try:
-            if _timeout is not None:
-                # The client enforces `timeout` per attempt; this outer bound also covers custom transports.
-                async with _timeout(self.timeout * 2 + 1.0):
-                    answer = await watch.client.account.get(account=watch.account, timeout=self.timeout, max_retries=0)
-            else:  # pragma: no cover - Python 3.10
-                answer = await asyncio.wait_for(
-                    watch.client.account.get(account=watch.account, timeout=self.timeout, max_retries=0),
-                    self.timeout * 2 + 1.0,
-                )
+            answer = await watch.client.account.get(account=watch.account, timeout=self.timeout, max_retries=0)
         except asyncio.CancelledError:
-            raise
+            if not worker.timed_out or self._stopping:
+                raise
+            # The watchdog cancelled this poll, not the caller: take the cancellation back, report a timeout.
+            worker.timed_out = False
+            task = asyncio.current_task()
+            if task is not None and hasattr(task, "uncancel"):
+                task.uncancel()
+            error = APITimeoutError(f"account.get gave no answer within {self._hard_timeout:.1f} s")
+            worker.busy_since = 0.0
+            await self._failed(watch, error)
+            return
         except Exception as exc:
-            if isinstance(exc, asyncio.TimeoutError) and not self._stopping:
-                from ._errors import APITimeoutError
-
-                exc = APITimeoutError(f"account.get gave no answer within {self.timeout * 2 + 1.0:.1f} s")
+            worker.busy_since = 0.0
             await self._failed(watch, exc)
             return
+        worker.busy_since = 0.0
         self._polls += 1
         if not watch.active:
             return
@@ -1040,21 +1112,26 @@ class BalancePoller:
 
     def _decay(self, now: float) -> None:
         elapsed = now - self._slowdown_at
-        if elapsed <= 0:
+        before = self._slowdown
+        if elapsed <= 0 or before <= 1.0:
             return
         if self.recovery_half_life <= 0:
             self._slowdown = 1.0
         else:
-            self._slowdown = max(1.0, self._slowdown * 0.5 ** (elapsed / self.recovery_half_life))
+            self._slowdown = max(1.0, before * 0.5 ** (elapsed / self.recovery_half_life))
         self._slowdown_at = now
         if self._slowdown == 1.0:
             logger.info("poller: backpressure over, back to full speed")
-        elif self._slot_wait:
-            self._wake()  # more workers may be allowed now
+        limit = self._limit_for(self._slowdown)
+        if limit > self._limit:
+            self._limit = limit
+            if self._idle_workers:
+                self._wake()  # more polls may run at once now
 
     def _backpressure(self, now: float, pause: float, reason: str) -> None:
         self._decay(now)
         self._slowdown = min(self.max_slowdown, self._slowdown * 2.0)
+        self._limit = self._limit_for(self._slowdown)
         self._slowdown_at = now
         self._backpressure_events += 1
         pause = min(max(0.0, pause), self.max_pause)
@@ -1065,7 +1142,7 @@ class BalancePoller:
             reason,
             pause,
             self._slowdown,
-            self._limit(),
+            self._limit,
             self._slowdown,
         )
         self._wake()
