@@ -130,17 +130,18 @@ class Tally:
     def __init__(self) -> None:
         self.outcomes: collections.Counter[str] = collections.Counter()
         self.unexpected: list[str] = []
-        self.created: list[str] = []  # external ids of creates that returned
-        self.tried: list[str] = []  # external ids of every create tried
-        self.wrong: list[str] = []  # answers that were not the caller's own
+        # Counters, not lists of ids: the soak measures memory, so its own bookkeeping must not grow per call.
+        self.tried = 0  # creates tried
+        self.created = 0  # creates that returned their object
+        self.wrong: list[str] = []  # answers that were not the caller's own (kept: each one is a failure)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "outcomes": dict(self.outcomes),
             "unexpected": self.unexpected[:10],
             "wrong_answers": self.wrong[:10],
-            "creates_tried": len(self.tried),
-            "creates_returned": len(self.created),
+            "creates_tried": self.tried,
+            "creates_returned": self.created,
         }
 
 
@@ -171,12 +172,12 @@ async def async_call(client: AsyncCalypso, i: int, tag: str, tally: Tally, last_
                 tally.wrong.append(f"{i}: account {account.account}")
         elif kind == "invoices.create_single":
             ext = f"{tag}-inv-{i}"
-            tally.tried.append(ext)
+            tally.tried += 1
             amount = amount_for(i)
             invoice = await client.invoices.create_single(
                 amount=amount, currency="ETH", description="soak", external_id=ext
             )
-            tally.created.append(ext)
+            tally.created += 1
             if invoice.external_id != ext or invoice.amount != amount:
                 tally.wrong.append(f"{i}: invoice {invoice.external_id} {invoice.amount}")
             if invoice.id:
@@ -191,12 +192,12 @@ async def async_call(client: AsyncCalypso, i: int, tag: str, tally: Tally, last_
                 await client.account.get()
         else:
             ext = f"{tag}-pay-{i}"
-            tally.tried.append(ext)
+            tally.tried += 1
             amount = amount_for(i)
             payout = await client.payouts.create(
                 deposit_address=ADDRESS, amount=amount, currency="USDT_TRX", external_id=ext
             )
-            tally.created.append(ext)
+            tally.created += 1
             if payout.amount != amount:
                 tally.wrong.append(f"{i}: payout {payout.amount} != {amount}")
         tally.outcomes["ok"] += 1
@@ -241,9 +242,8 @@ async def async_soak(server: ServerProcess, calls: int, concurrency: int = 16, t
         "checkpoints": sorted(checkpoints, key=lambda c: c["calls"]),
         "after_calls": after_calls,
         "after_close": closed,
+        "tag": tag,
         **tally.as_dict(),
-        "_created": tally.created,
-        "_tried": tally.tried,
     }
 
 
@@ -283,12 +283,14 @@ def sync_soak(server: ServerProcess, calls: int, threads: int = 4, tag: str = "s
                     tally.wrong.append(f"{i}: account {account.account}")
             elif kind == "invoices.create_single":
                 ext = f"{tag}-inv-{i}"
-                tally.tried.append(ext)
+                with lock:
+                    tally.tried += 1
                 amount = amount_for(i)
                 invoice = client.invoices.create_single(
                     amount=amount, currency="ETH", description="soak", external_id=ext
                 )
-                tally.created.append(ext)
+                with lock:
+                    tally.created += 1
                 if invoice.external_id != ext or invoice.amount != amount:
                     tally.wrong.append(f"{i}: invoice {invoice.external_id} {invoice.amount}")
                 if invoice.id:
@@ -302,12 +304,14 @@ def sync_soak(server: ServerProcess, calls: int, threads: int = 4, tag: str = "s
                 client.account.get()
             else:
                 ext = f"{tag}-pay-{i}"
-                tally.tried.append(ext)
+                with lock:
+                    tally.tried += 1
                 amount = amount_for(i)
                 payout = client.payouts.create(
                     deposit_address=ADDRESS, amount=amount, currency="USDT_TRX", external_id=ext
                 )
-                tally.created.append(ext)
+                with lock:
+                    tally.created += 1
                 if payout.amount != amount:
                     tally.wrong.append(f"{i}: payout {payout.amount} != {amount}")
             with lock:
@@ -355,9 +359,8 @@ def sync_soak(server: ServerProcess, calls: int, threads: int = 4, tag: str = "s
         "checkpoints": sorted(checkpoints, key=lambda c: c["calls"]),
         "after_calls": after_calls,
         "after_close": closed,
+        "tag": tag,
         **tally.as_dict(),
-        "_created": tally.created,
-        "_tried": tally.tried,
     }
 
 
@@ -371,9 +374,8 @@ def growth(phase: dict[str, Any], key: str) -> int:
 
 
 def check_server(phase: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
-    tried = set(phase.pop("_tried"))
-    phase.pop("_created")
-    duplicates = {ext: n for ext, n in stats["duplicates"].items() if ext in tried}
+    prefix = phase["tag"] + "-"
+    duplicates = {ext: n for ext, n in stats["duplicates"].items() if ext.startswith(prefix)}
     return {"duplicates": duplicates, "objects_with_external_id": stats["objects_with_external_id"]}
 
 
