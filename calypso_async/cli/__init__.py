@@ -119,16 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     debug = bool(getattr(args, "debug", False))
     restore = configure_logging(debug, sys.stderr)
-    ctx: Context | None = None
     try:
-        ctx = Context(args)
-        code: int = args.handler(ctx)
+        code: int = args.handler(Context(args))
         return code
     except BrokenPipeError:  # `calypso ... | head`: the reader has all it wanted
         _discard_stdout()
         return EXIT_OK
     except (Exception, KeyboardInterrupt) as exc:
-        return report(ctx, exc, sys.stderr, debug=debug)
+        return report(exc, sys.stderr, debug=debug)
     finally:
         restore()
         try:

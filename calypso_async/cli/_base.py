@@ -240,22 +240,16 @@ class Context:
         for line in lines:
             self.print(line)
 
-    def note(self, text: str) -> None:
-        """Information for people, on stderr (never mixed into ``--json`` output); silenced by ``--quiet``."""
-        if not self.quiet:
+    def note(self, text: str, *, always: bool = False) -> None:
+        """Information for people, on stderr (never mixed into ``--json`` output); silenced by ``--quiet``
+        unless ``always`` (a generated idempotency key: the one record that finds an uncertain payout)."""
+        if always or not self.quiet:
             self.stderr.write(text + "\n")
             self.stderr.flush()
 
     def warn(self, text: str) -> None:
         self.stderr.write(f"calypso: warning: {text}\n")
         self.stderr.flush()
-
-    def emit(self, data: Any, table: Callable[[], list[str]]) -> None:
-        """``--json``: ``data`` as exact JSON; otherwise the lines ``table()`` builds."""
-        if self.json:
-            self.print(dumps_json(data))
-        else:
-            self.lines(table())
 
     def print_json(self, data: Any) -> None:
         self.print(dumps_json(data))
@@ -341,7 +335,7 @@ class Context:
 # ------------------------------------------------------------------------------------------- reporting
 
 
-def report(ctx: Context | None, exc: BaseException, stderr: IO[str], *, debug: bool) -> int:
+def report(exc: BaseException, stderr: IO[str], *, debug: bool) -> int:
     """Show ``exc`` (one line, traceback with ``--debug``) and return its exit code."""
     code = exit_code_for(exc)
     if isinstance(exc, KeyboardInterrupt):

@@ -20,7 +20,7 @@ from typing import Any
 from .._client import AsyncCalypso
 from .._poller import BalanceChange, BalancePoller, PollError
 from ..models import AccountResponseDTO
-from ._base import EXIT_OK, Context, non_negative_int, positive_float
+from ._base import EXIT_OK, Context, describe_error, non_negative_int, positive_float
 from ._output import dumps_json_line, format_amount, render_table
 
 __all__ = ["register"]
@@ -254,8 +254,6 @@ class _Watcher:
         return True
 
     def error(self, event: PollError, interval: float) -> None:
-        from ._base import describe_error
-
         text = f"{describe_error(event.error)}; next try in {event.retry_in:.1f} s"
         self.errors[event.account] = text
         if self.tty:

@@ -110,7 +110,7 @@ def _create(ctx: Context) -> int:
     account = _account_or_fail(ctx)
     key = args.idempotency_key or str(uuid.uuid4())
     ctx.confirm(f"Send {format_amount(args.amount)} {args.currency} to {args.address} from account {account}?")
-    ctx.note(f"idempotency key: {key}")
+    ctx.note(f"idempotency key: {key}", always=args.idempotency_key is None)
 
     async def work(client: AsyncCalypso) -> int:
         try:
@@ -218,7 +218,7 @@ def _mass(ctx: Context) -> int:
     total = sum((item["amount"] for item in items), Decimal(0))
     key = args.idempotency_key or str(uuid.uuid4())
     ctx.confirm(f"Send {len(items)} payout(s) totalling {format_amount(total)} {args.currency} from account {account}?")
-    ctx.note(f"idempotency key: {key}")
+    ctx.note(f"idempotency key: {key}", always=args.idempotency_key is None)
 
     async def work(client: AsyncCalypso) -> int:
         progress = ctx.progress()

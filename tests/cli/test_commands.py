@@ -335,3 +335,13 @@ def test_purse_one_page_table(env: FakeCalypso, cli: Cli) -> None:
     assert "page 0: 2 of 5 transaction(s)" in r.err
     too_big = cli("purse", "transactions", "--all", "--page-size", "5000")
     assert too_big.code == 2
+
+
+def test_quiet_still_records_a_generated_payout_key(env: FakeCalypso, cli: Cli) -> None:
+    args = ("payouts", "create", "--amount", "1", "--currency", "USDT_TRX", "--address", ADDRESS, "-y", "-q")
+    generated = cli(*args, "--json")
+    assert generated.code == 0
+    key = jload(generated.out)["idempotencyKey"]
+    assert generated.err == f"idempotency key: {key}\n"  # the one line --quiet keeps: it finds the payout
+    given = cli(*args, "--idempotency-key", "0b7c2a54-8a40-4c55-9a8e-3c9d3e9f2a10")
+    assert given.code == 0 and given.err == ""
