@@ -118,7 +118,8 @@ class SyncClient:
             return  # closed, or never used: nothing open
         portal = self._portal
         if portal._pid != os.getpid() or generation != portal._generation:
-            return  # the parent's client in a fork child: not ours to close
+            portal.orphan(self._async_client)  # the parent's client in a fork child: never closed, never freed
+            return
         portal.close_soon(self._async_client)
 
     def __repr__(self) -> str:

@@ -21,9 +21,9 @@ and what this module does about each:
 6. *Fork* (langfuse #1654, gunicorn #1953): ``os.register_at_fork(after_in_child=...)`` plus a PID check on every
    call. The child *drops* the parent's loop, thread, sessions and generators without closing or touching them
    (their sockets and even the epoll set are shared with the parent: closing the loop in the child would
-   unregister the parent's file descriptors), keeps them referenced so that their finalizers do not run during
-   the child's life, silences their loop's exception handler so that a late finalizer cannot log "Unclosed
-   client session", and lazily builds its own loop; clients rebuild their ``AsyncCalypso`` (``_base.py``).
+   unregister the parent's file descriptors). The at-fork hook keeps them referenced, so their finalizers never
+   run while the child lives or exits normally (no "Unclosed client session" from every gunicorn worker); the
+   child lazily builds its own loop, and clients rebuild their ``AsyncCalypso`` (``_base.py``).
 7. *Shutdown leaks* (GraphScope #971, discohook #56): an ``atexit`` hook closes every still-open client **on the
    owning loop** (``run_coroutine_threadsafe(...).result(timeout)``), closes abandoned generators, stops and
    joins the thread and closes the loop. Nothing is ever started during shutdown (no "can't create new thread at
@@ -187,7 +187,6 @@ class Portal:
         self.cancel_grace = cancel_grace
         self._pid = os.getpid()
         self._generation = 0
-        self._orphans: list[object] = []
         self._atexit_registered = False
         self._warned_running_loop = False
         self._reset()
@@ -226,7 +225,7 @@ class Portal:
         if loop is not None:
             # A plain attribute write, no I/O: late finalizers of the parent's sessions must not log in the child.
             loop.set_exception_handler(_silent_exception_handler)
-        self._orphans.append((loop, self._thread, self._tracked, self._pending, self._inflight))
+        _FORK_HOOK.orphans.append((loop, self._thread, self._tracked, self._pending, self._inflight))
         self._reset()
         self._pid = os.getpid()
         self._generation += 1
@@ -236,7 +235,7 @@ class Portal:
 
         >>> PORTAL.orphan(parent_async_client)  # doctest: +SKIP
         """
-        self._orphans.append(obj)
+        _FORK_HOOK.orphans.append(obj)
 
     # ---------------------------------------------------------------------------------------------- loop
 
@@ -449,11 +448,10 @@ class Portal:
             pass
 
     def _spawn_close(self, obj: _AsyncCloseable, tracked_only: bool) -> None:
+        """On the loop. Even when shutdown has begun: the exit hook's ``_aclose_all`` was queued after this
+        callback, so it still awaits the task created here."""
         if self.untrack(obj) or not tracked_only:
-            loop = self._loop
-            if loop is None or self._state is not _RUNNING:  # pragma: no cover - shutdown raced us
-                return
-            task = loop.create_task(self._aclose_quietly(obj))
+            task = asyncio.get_running_loop().create_task(self._aclose_quietly(obj))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
@@ -615,13 +613,27 @@ _NOTHING_TO_CLOSE = _NothingToClose()
 _PORTALS: weakref.WeakSet[Portal] = weakref.WeakSet()
 
 
-def _after_fork_in_child() -> None:
-    for portal in list(_PORTALS):
-        portal._after_fork()
+class _ForkHook:
+    """The ``after_in_child`` hook of every portal; it also owns what a fork child inherited and dropped.
+
+    Why it owns the orphans: the parent's loop, sessions, transports and sockets must never be closed in the
+    child (the epoll set and the connections are shared with the parent), and their finalizers must not run
+    while the child lives or exits (they would warn "Unclosed client session" / "unclosed transport"). The
+    interpreter keeps at-fork hooks until the very end of finalization, after modules and ``sys.stderr`` are
+    gone, so anything referenced from here is released only then, silently, with no I/O on the shared state.
+    """
+
+    def __init__(self) -> None:
+        self.orphans: list[object] = []
+
+    def __call__(self) -> None:
+        for portal in list(_PORTALS):
+            portal._after_fork()
 
 
+_FORK_HOOK = _ForkHook()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(after_in_child=_FORK_HOOK)
 
 PORTAL = Portal()
 """The process's portal, shared by every :class:`~calypso_sync.Calypso`."""

@@ -23,6 +23,7 @@ from calypso_sync._portal import PORTAL
 client = Calypso()               # module-level client, as an app imported by gunicorn --preload
 unused = Calypso()               # created before fork, never used by the parent
 client.timeout = 7.5             # set on the facade: must survive the rebuild in the child
+spare = Calypso()                # the child only drops it: its parent-side session must stay untouched
 {parent_calls}
 parent = (PORTAL._loop, PORTAL._thread, client._async_client, client._async_client._transport._session)
 
@@ -44,6 +45,10 @@ if pid == 0:
             parent[3] is None or not parent[3].closed,
         ]
         code = 0 if all(checks) else 10 + checks.index(False)
+        del spare            # a parent-era client garbage-collected in the child: orphaned, so silent
+        del client, unused   # the child's own clients: their close is scheduled on the child's loop
+        import gc
+        gc.collect()
     except BaseException:
         traceback.print_exc()
         code = 99
@@ -81,7 +86,7 @@ atexit.register(probe)
 @pytest.mark.parametrize("child_exit", ["os._exit", "sys.exit"])
 def test_fork_after_use_child_builds_its_own_loop_and_session(server: FakeCalypso, child_exit: str) -> None:
     script = FORK_SCRIPT.format(
-        parent_calls="client.account.get()",
+        parent_calls="client.account.get(); spare.account.get()",
         inner_rebuilt="inner is not parent[2]",
         child_exit=child_exit,
     )
@@ -92,7 +97,7 @@ def test_fork_after_use_child_builds_its_own_loop_and_session(server: FakeCalyps
 
 def test_fork_before_any_call_gunicorn_preload(server: FakeCalypso) -> None:
     script = FORK_SCRIPT.format(
-        parent_calls="assert not PORTAL.running",
+        parent_calls="assert not PORTAL.running; spare.account.get()",
         inner_rebuilt="PORTAL.generation == 1",
         child_exit="os._exit",
     )
@@ -147,6 +152,8 @@ def test_interpreter_exit_with_unclosed_clients_is_silent(server: FakeCalypso) -
         never_used = Calypso()
         assert PORTAL.running
         print("bye")
+        del other  # collected right before exit: its scheduled close must still run before the loop stops
+        gc.collect()
         """
     )
     done = run_python(script, server)

@@ -1,0 +1,281 @@
+"""``calypso_sync.BalancePoller``: the async balance poller for sync code (scripts, thread pools, Ctrl-C).
+
+>>> with BalancePoller(client, accounts, interval=30) as poller:  # doctest: +SKIP
+...     for event in poller:  # blocks; ends when poller.stop() is called from another thread
+...         print(event)
+
+Why a wrapper and not a second poller: the scheduling, backoff, backpressure and change detection are those of
+:class:`calypso_async._poller.BalancePoller`, running on the facade's private loop (``_portal.py``) next to the
+sync clients' own ``AsyncCalypso``. What this module adds is only what sync code needs:
+
+* every operation is one ``portal.run`` (the async poller is not thread-safe, so it is only ever touched on the
+  loop thread); reads like :meth:`BalancePoller.snapshot` are cheap calls too;
+* callbacks never run on the loop thread (a slow callback would stall every sync client of the process): with
+  :meth:`BalancePoller.run` they run in the calling thread, with :meth:`BalancePoller.start` in one dispatcher
+  thread of the poller; both read an event stream, so a slow callback makes events queue (up to
+  ``max_pending_events``, then the oldest are dropped and counted) and never slows polling;
+* :meth:`BalancePoller.stop` works from any thread, including from inside a callback; Ctrl-C in
+  :meth:`BalancePoller.run` or during iteration stops the poller gracefully before ``KeyboardInterrupt`` goes on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from calypso_async._poller import (
+    AccountSnapshot,
+    BalanceChange,
+    EventStream,
+    PollerEvent,
+    PollError,
+    PollerStats,
+)
+from calypso_async._poller import BalancePoller as AsyncBalancePoller
+
+from ._base import SyncClient
+from ._portal import PORTAL, Portal, SyncIterator
+
+if TYPE_CHECKING:
+    from calypso_async import AsyncCalypso
+
+__all__ = ["AccountSnapshot", "BalanceChange", "BalancePoller", "PollError", "PollerEvent", "PollerStats"]
+
+T = TypeVar("T")
+
+_UNSET: Any = object()
+
+
+class BalancePoller:
+    """Watch many accounts' balances from sync code; same options and events as the async poller.
+
+    >>> poller = BalancePoller(client, ["0xabc…"], interval=30, on_change=print); poller.run()  # doctest: +SKIP
+
+    Three ways to use it:
+
+    * ``for event in poller:`` (or ``poller.events()``): a blocking iterator of :class:`BalanceChange` and
+      :class:`PollError`, ending once the poller is stopped;
+    * ``poller.run()``: blocks and calls ``on_change`` / ``on_error`` in this thread until :meth:`stop`
+      (from another thread or a callback) or Ctrl-C;
+    * ``poller.start()`` ... ``poller.stop()``: runs in the background; callbacks are called from one
+      dispatcher thread.
+
+    ``client`` is a :class:`calypso_sync.Calypso`; other keyword options (``interval``, ``concurrency``,
+    ``timeout``, ``jitter``, ``max_backoff``, ``emit_initial`` ...) are those of
+    :class:`calypso_async._poller.BalancePoller`.
+    """
+
+    def __init__(
+        self,
+        client: SyncClient | None = None,
+        accounts: Iterable[str] = (),
+        *,
+        on_change: Callable[[BalanceChange], object] | None = None,
+        on_error: Callable[[PollError], object] | None = None,
+        max_pending_events: int = 10_000,
+        **options: Any,
+    ) -> None:
+        for name in ("on_change", "on_error"):
+            if name in options:  # pragma: no cover - caught by the signature
+                raise TypeError(f"{name} is a keyword of calypso_sync.BalancePoller")
+        self._portal: Portal = client._portal if client is not None else PORTAL
+        self._client = client
+        self.on_change = on_change
+        self.on_error = on_error
+        self._max_pending = max_pending_events
+        self._lock = threading.Lock()
+        self._dispatcher: threading.Thread | None = None
+        self._inline = False
+        inner = client._inner() if client is not None else None
+        accounts = list(accounts)
+        self._poller: AsyncBalancePoller = self._portal.run(self._build(inner, accounts, options))
+
+    @staticmethod
+    async def _build(inner: AsyncCalypso | None, accounts: list[str], options: dict[str, Any]) -> AsyncBalancePoller:
+        # On the loop: the poller's clock reads the running loop's time from its first add().
+        return AsyncBalancePoller(inner, accounts, **options)
+
+    def _on_loop(self, fn: Callable[[AsyncBalancePoller], T]) -> T:
+        """Run a quick synchronous operation of the async poller on its loop thread."""
+        poller = self._poller
+
+        async def call() -> T:
+            return fn(poller)
+
+        return self._portal.run(call())
+
+    # ---------------------------------------------------------------------------------------- accounts
+
+    def add(self, *accounts: str, client: SyncClient | None = None, interval: float | None = None) -> int:
+        """Watch more accounts (optionally polled by another client); returns how many were new.
+
+        >>> poller.add("0xdef…", client=other_merchant)  # doctest: +SKIP
+        1
+        """
+        inner = client._inner() if client is not None else None
+        return self._on_loop(lambda p: p.add(*accounts, client=inner, interval=interval))
+
+    def remove(self, *accounts: str) -> int:
+        """Stop watching ``accounts``; returns how many were watched.
+
+        >>> poller.remove("0xdef…")  # doctest: +SKIP
+        1
+        """
+        return self._on_loop(lambda p: p.remove(*accounts))
+
+    @property
+    def accounts(self) -> list[str]:
+        """The watched account ids."""
+        return self._on_loop(lambda p: p.accounts)
+
+    def snapshot(self, account: str) -> AccountSnapshot | None:
+        """The latest balances of ``account`` (``None`` before its first successful poll).
+
+        >>> poller.snapshot("0xabc…").balances["BTC"]  # doctest: +SKIP
+        Decimal('0.5')
+        """
+        return self._on_loop(lambda p: p.snapshot(account))
+
+    def snapshots(self) -> dict[str, AccountSnapshot]:
+        """Every observed account's latest snapshot."""
+        return self._on_loop(lambda p: p.snapshots())
+
+    def failures(self, account: str) -> int:
+        """Consecutive failed polls of ``account``."""
+        return self._on_loop(lambda p: p.failures(account))
+
+    def stats(self) -> PollerStats:
+        """Counters: polls, changes, errors, lag ...
+
+        >>> poller.stats().polls  # doctest: +SKIP
+        120
+        """
+        return self._on_loop(lambda p: p.stats())
+
+    @property
+    def running(self) -> bool:
+        return self._poller.running
+
+    # ---------------------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Start polling in the background (on the private loop); callbacks, if any, get a dispatcher thread.
+
+        >>> poller.start()  # doctest: +SKIP
+        """
+        with self._lock:
+            stream: EventStream | None = None
+            if (self.on_change or self.on_error) and not self._inline:
+                stream = self._subscribe()
+            self._portal.run(self._poller.start())
+            if stream is not None:
+                thread = threading.Thread(
+                    target=self._dispatch_all, args=(self._portal.iterate(stream),), name="calypso-poller-callbacks",
+                    daemon=True,
+                )
+                self._dispatcher = thread
+                thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop: in-flight polls get ``timeout`` seconds, then are cancelled; safe from any thread and twice.
+
+        >>> poller.stop()  # doctest: +SKIP
+
+        Returns once the poller's tasks have ended and the dispatcher thread (if any) has delivered the events
+        still queued (unless called from that thread, i.e. from a callback).
+        """
+        self._portal.run(self._poller.stop(timeout))
+        dispatcher = self._dispatcher
+        if dispatcher is not None and dispatcher is not threading.current_thread():
+            dispatcher.join()
+
+    def run(self) -> None:
+        """Start, then call ``on_change`` / ``on_error`` in this thread until :meth:`stop` or Ctrl-C.
+
+        >>> BalancePoller(client, accounts, on_change=print).run()  # doctest: +SKIP
+
+        On Ctrl-C the poller is stopped gracefully, then ``KeyboardInterrupt`` is raised on.
+        """
+        self._inline = True
+        events = self.events()
+        try:
+            self.start()
+            self._dispatch_all(events)
+        finally:
+            events.close()
+            self.stop()
+
+    def events(self, maxsize: int | None = None) -> SyncIterator[PollerEvent]:
+        """A blocking iterator of events from now on; it ends once the poller has stopped.
+
+        >>> for event in poller.events(): ...  # doctest: +SKIP
+
+        Close it (``with``/``close()``) when you stop reading before the poller stops.
+        """
+        return self._portal.iterate(self._subscribe(maxsize))
+
+    def __iter__(self) -> Iterator[PollerEvent]:
+        return self.events()
+
+    def _subscribe(self, maxsize: int | None = None) -> EventStream:
+        size = self._max_pending if maxsize is None else maxsize
+        return self._on_loop(lambda p: p.events(size))
+
+    def _dispatch_all(self, events: Iterator[PollerEvent]) -> None:
+        with _closing(events):
+            for event in events:
+                callback = self.on_change if isinstance(event, BalanceChange) else self.on_error
+                if callback is None:
+                    continue
+                try:
+                    callback(event)  # type: ignore[arg-type]
+                except Exception:
+                    self._poller._callback_errors += 1  # read on the loop only through stats(): int is atomic
+                    from calypso_async._poller import logger
+
+                    logger.exception("poller: %s callback failed for %r", type(event).__name__, event)
+
+    def __enter__(self) -> BalancePoller:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------------ testing
+
+    def wait_idle(self) -> None:
+        """Block until no poll runs or is due (see the async poller's ``wait_idle``): for tests."""
+        self._portal.run(self._poller.wait_idle())
+
+    def advance(self, seconds: float) -> None:
+        """With a :class:`~calypso_async._poller.ManualClock`: step time, letting due polls finish: for tests.
+
+        >>> poller.advance(30)  # doctest: +SKIP
+        """
+        self._portal.run(self._poller.advance(seconds))
+
+    def __repr__(self) -> str:
+        return repr(self._poller).replace("<BalancePoller", "<calypso_sync.BalancePoller", 1)
+
+
+class _closing:
+    """Close a ``SyncIterator`` (if it is one) when the block ends."""
+
+    def __init__(self, iterator: Iterator[Any]) -> None:
+        self._iterator = iterator
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        close = getattr(self._iterator, "close", None)
+        if close is not None:
+            close()
+
+
+_ = _UNSET
