@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as _dt
 import logging
 import os
 import sys
@@ -57,6 +58,7 @@ __all__ = [
     "amount_arg",
     "describe_error",
     "exit_code_for",
+    "iso_datetime",
     "positive_float",
     "set_hint",
 ]
@@ -91,6 +93,17 @@ def amount_arg(text: str) -> Decimal:
     if value < 0:
         raise argparse.ArgumentTypeError(f"amount must not be negative, got {text!r}")
     return value
+
+
+def iso_datetime(text: str) -> str:
+    """argparse type: an ISO-8601 date-time (``2025-03-01T10:00:00Z``), checked here and sent as written."""
+    candidate = text.strip()
+    probe = candidate[:-1] + "+00:00" if candidate.endswith(("Z", "z")) else candidate
+    try:
+        _dt.datetime.fromisoformat(probe)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 date-time (e.g. 2025-03-01T10:00:00Z): {text!r}") from None
+    return candidate
 
 
 def positive_float(text: str) -> float:

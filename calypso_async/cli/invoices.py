@@ -11,7 +11,7 @@ from typing import Any
 
 from .._client import AsyncCalypso
 from ..models import InvoiceDTO
-from ._base import EXIT_OK, Context, UsageError, amount_arg
+from ._base import EXIT_OK, Context, UsageError, amount_arg, iso_datetime
 from ._output import format_amount
 
 __all__ = ["invoice_pairs", "register"]
@@ -100,7 +100,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--currency", required=True, metavar="CODE", help="e.g. ETH, USDT_TRX")
     p.add_argument("--description", required=True, help="shown to the payer")
     p.add_argument("--external-id", metavar="REF", help="your own reference (echoed in webhooks)")
-    p.add_argument("--expiration", metavar="ISO-8601", help="custom expiry, less than 24 h from now")
+    p.add_argument("--expiration", type=iso_datetime, metavar="ISO-8601", help="custom expiry, less than 24 h from now")
     p.add_argument("--return-url", metavar="URL", help="where the payment page sends the payer afterwards")
     p.add_argument("--idempotency-key", metavar="UUID", help="reuse to make a repeated create safe")
     p.set_defaults(handler=_create)

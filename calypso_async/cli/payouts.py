@@ -32,6 +32,7 @@ from ._base import (
     Context,
     UsageError,
     amount_arg,
+    iso_datetime,
     positive_float,
     set_hint,
 )
@@ -304,7 +305,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--address", required=True, help="recipient address on the currency's chain")
     p.add_argument("--comment")
     p.add_argument("--external-id", metavar="REF", help="your own reference (echoed in webhooks)")
-    p.add_argument("--execution-date", metavar="ISO-8601", help="send at this time instead of now")
+    p.add_argument("--execution-date", type=iso_datetime, metavar="ISO-8601", help="send at this time instead of now")
     p.add_argument("--idempotency-key", metavar="UUID", help="reuse the key of an earlier attempt")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.set_defaults(handler=_create)

@@ -131,6 +131,8 @@ def test_invoice_amount_must_be_a_decimal(env: FakeCalypso, cli: Cli) -> None:
     assert "not a decimal amount" in r.err
     r = cli("invoices", "create", "--amount", "nan", "--currency", "ETH", "--description", "x")
     assert r.code == 2
+    r = cli("invoices", "create", "--amount", "1", "--currency", "ETH", "--description", "x", "--expiration", "soon")
+    assert r.code == 2 and "not an ISO-8601 date-time" in r.err
     assert not env.requests
 
 

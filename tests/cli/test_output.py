@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from calypso_async import _json
-from calypso_async.cli._base import amount_arg
+from calypso_async.cli._base import amount_arg, iso_datetime
 from calypso_async.cli._output import Progress, dumps_json, format_amount, render_kv, render_table
 from calypso_async.cli.webhooks import parse_http_message
 from calypso_async.models import AccountBalance
@@ -57,6 +59,13 @@ def test_amount_argument_is_exact() -> None:
     assert amount_arg("0.1") == Decimal("0.1")
     assert amount_arg("1e-18") == Decimal("1E-18")
     assert amount_arg("1_000.5") == Decimal("1000.5")
+
+
+def test_iso_datetime_argument_is_checked_and_kept_as_written() -> None:
+    assert iso_datetime("2025-03-01T10:00:00Z") == "2025-03-01T10:00:00Z"
+    assert iso_datetime("2025-03-01T10:00:00+02:00") == "2025-03-01T10:00:00+02:00"
+    with pytest.raises(argparse.ArgumentTypeError):
+        iso_datetime("next tuesday")
 
 
 def test_progress_on_a_terminal_rewrites_one_line() -> None:
