@@ -3,6 +3,8 @@
 >>> from calypso_async import AsyncCalypso  # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._client import NOT_GIVEN, AsyncCalypso
 from ._clock import ServerClock
 from ._errors import (
@@ -29,6 +31,38 @@ from ._model import Model, OpenEnum
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .webhooks import (
+        WebhookEvent,
+        construct_event,
+        dedup_key,
+        handle_webhook,
+        verify_signature,
+        webhook_handler,
+    )
+
+_LAZY = {
+    "WebhookEvent": "webhooks",
+    "construct_event": "webhooks",
+    "dedup_key": "webhooks",
+    "handle_webhook": "webhooks",
+    "verify_signature": "webhooks",
+    "webhook_handler": "webhooks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Webhook helpers load on first use: most processes that call the API never receive a webhook, and the
+    # generated event classes would otherwise add to every import.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'calypso_async' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "NOT_GIVEN",
@@ -57,7 +91,13 @@ __all__ = [
     "ServerError",
     "StructureError",
     "SyncFacadeError",
+    "WebhookEvent",
     "WebhookPayloadError",
     "WebhookSignatureError",
     "__version__",
+    "construct_event",
+    "dedup_key",
+    "handle_webhook",
+    "verify_signature",
+    "webhook_handler",
 ]

@@ -33,5 +33,14 @@ serves it standalone.
 
 from ._faults import Fault
 from ._server import FakeCalypso, RecordedRequest
+from ._webhooks import DeliveryAttempt, Subscription, WebhookDispatcher, build_delivery
 
-__all__ = ["FakeCalypso", "Fault", "RecordedRequest"]
+__all__ = [
+    "DeliveryAttempt",
+    "FakeCalypso",
+    "Fault",
+    "RecordedRequest",
+    "Subscription",
+    "WebhookDispatcher",
+    "build_delivery",
+]

@@ -80,7 +80,7 @@ class FakeCalypso:
         self.latency = float(latency)
         self.state = State(seed, self.now, self._emit)
         """The server's data; read it in tests, prefer the helper methods to change it."""
-        self.webhooks = WebhookDispatcher(time_scale=webhook_time_scale)
+        self.webhooks = WebhookDispatcher(time_scale=webhook_time_scale, now=self.now)
         self.state.webhooks = self.webhooks
         _handlers.seed(self.state)
         self.requests: list[RecordedRequest] = []
@@ -260,6 +260,7 @@ class FakeCalypso:
         self._runner = runner
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self.webhooks.attach(self._loop)
         self._stopping = asyncio.Event()
         bound_host, bound_port = runner.addresses[0][:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
