@@ -363,7 +363,7 @@ class AsyncCalypso(AsyncResources):
             if isinstance(error, InvalidTimestampError):
                 clock.observe(date, sent, received, force=True)
                 if not clock_retry:
-                    logger.info("calypso: timestamp rejected (011); %s; re-signing once", clock.describe_offset())
+                    logger.info("timestamp rejected (011); %s; re-signing once", clock.describe_offset())
                     continue
                 error.clock_offset = clock.offset_ms / 1000.0
                 error.message = f"{error.message} ({clock.describe_offset()})"
@@ -435,7 +435,7 @@ class AsyncCalypso(AsyncResources):
         from .resources import OPERATIONS
 
         key = prepared.idempotency_key
-        logger.info("calypso: %s met a duplicate key on retry; fetching what key %s created", prepared.op.name, key)
+        logger.info("%s met a duplicate key on retry; fetching what key %s created", prepared.op.name, key)
         get_op = OPERATIONS[lookup.operation]
         try:
             if lookup.in_list is None:
@@ -452,7 +452,7 @@ class AsyncCalypso(AsyncResources):
     def _log_retry(self, prepared: _Prepared) -> Any:
         def log(retry_number: int, exc: BaseException, delay: float) -> None:
             logger.info(
-                "calypso: %s failed (%s: %s); retry %d in %.2f s",
+                "%s failed (%s: %s); retry %d in %.2f s",
                 prepared.op.name,
                 type(exc).__name__,
                 exc,

@@ -140,7 +140,7 @@ class ServerClock:
             if not self._warned:
                 self._warned = True
                 logger.warning(
-                    "calypso: %s; calypso corrects for it, but fix the machine's time synchronisation",
+                    "%s; calypso corrects for it, but fix the machine's time synchronisation",
                     self.describe_offset(),
                 )
         else:

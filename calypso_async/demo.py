@@ -85,6 +85,9 @@ async def _tour(server: FakeCalypso) -> None:
             f"   exchange {exchange.id}: {exchange.source_amount} {exchange.source_currency} -> "
             f"{exchange.destination_amount} {exchange.destination_currency}, {exchange.state}"
         )
+        if exchange.id is not None:
+            exchange = await client.exchanges.get(id=exchange.id)
+            print(f"   polled with exchanges.get: {exchange.state}")
 
         _title("Balances now")
         _balances(await client.account.get())
