@@ -32,6 +32,7 @@ from calypso_async._poller import (
     PollerEvent,
     PollError,
     PollerStats,
+    logger,
 )
 from calypso_async._poller import BalancePoller as AsyncBalancePoller
 
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["AccountSnapshot", "BalanceChange", "BalancePoller", "PollError", "PollerEvent", "PollerStats"]
 
 T = TypeVar("T")
-
-_UNSET: Any = object()
 
 
 class BalancePoller:
@@ -172,7 +171,9 @@ class BalancePoller:
             self._portal.run(self._poller.start())
             if stream is not None:
                 thread = threading.Thread(
-                    target=self._dispatch_all, args=(self._portal.iterate(stream),), name="calypso-poller-callbacks",
+                    target=self._dispatch_all,
+                    args=(self._portal.iterate(stream),),
+                    name="calypso-poller-callbacks",
                     daemon=True,
                 )
                 self._dispatcher = thread
@@ -226,15 +227,14 @@ class BalancePoller:
     def _dispatch_all(self, events: Iterator[PollerEvent]) -> None:
         with _closing(events):
             for event in events:
-                callback = self.on_change if isinstance(event, BalanceChange) else self.on_error
-                if callback is None:
-                    continue
                 try:
-                    callback(event)  # type: ignore[arg-type]
+                    if isinstance(event, BalanceChange):
+                        if self.on_change is not None:
+                            self.on_change(event)
+                    elif self.on_error is not None:
+                        self.on_error(event)
                 except Exception:
-                    self._poller._callback_errors += 1  # read on the loop only through stats(): int is atomic
-                    from calypso_async._poller import logger
-
+                    self._poller._callback_errors += 1  # only ever changed here when the callbacks are sync ones
                     logger.exception("poller: %s callback failed for %r", type(event).__name__, event)
 
     def __enter__(self) -> BalancePoller:
@@ -276,6 +276,3 @@ class _closing:
         close = getattr(self._iterator, "close", None)
         if close is not None:
             close()
-
-
-_ = _UNSET

@@ -1,0 +1,3 @@
+from benchmarks.poller.bench import main
+
+raise SystemExit(main())
