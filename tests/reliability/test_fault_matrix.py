@@ -104,6 +104,12 @@ class Case:
     """Step the local wall clock by this many seconds after a first synchronising call."""
     wall_offset: float = 0.0
     """Local wall clock wrong by this many seconds from the start (before any answer was seen)."""
+    sync_first: bool = False
+    """Make a first call (``account.get``) so the client has learnt the server clock before the fault."""
+
+    @property
+    def warm_up(self) -> bool:
+        return self.sync_first or bool(self.wall_step)
 
 
 def per_kind(read: Expect, keyed: Expect, no_lookup: Expect, unkeyed: Expect) -> dict[Kind, Expect]:
@@ -237,15 +243,17 @@ CASES: list[Case] = [
     ),
     Case(
         "server-clock+5min",
-        "server clock jumps +5 min mid-run",
+        "server clock jumps +5 min mid-run (after the client synchronised)",
         same(ok(2, statuses=(400, 200))),
         faults=(Fault.skew_jump(300.0),),
+        sync_first=True,
     ),
     Case(
         "server-clock-5min",
-        "server clock jumps -5 min mid-run",
+        "server clock jumps -5 min mid-run (after the client synchronised)",
         same(ok(2, statuses=(400, 200))),
         faults=(Fault.skew_jump(-300.0),),
+        sync_first=True,
     ),
     Case(
         "local-clock-step+5min",
@@ -264,6 +272,12 @@ CASES: list[Case] = [
         "local wall clock 5 min ahead before any answer",
         same(ok(2, statuses=(400, 200))),
         wall_offset=300.0,
+    ),
+    Case(
+        "local-clock-behind-at-start",
+        "local wall clock 5 min behind before any answer",
+        same(ok(2, statuses=(400, 200))),
+        wall_offset=-300.0,
     ),
 ]
 CASE_IDS = [c.id for c in CASES]
@@ -312,8 +326,8 @@ async def run_async(call: CallSpec, case: Case) -> Observed:
             overrides["base_url"] = f"http://127.0.0.1:{closed_port()}"
         observed = Observed()
         async with async_client(server, **overrides) as client:
-            if case.wall_step:
-                await client.account.get()  # synchronise, then the local clock steps
+            if case.warm_up:
+                await client.account.get()  # synchronise (then, for the wall_step cases, the local clock steps)
                 wall.offset += case.wall_step
             before_objects, before_requests = objects(server), len(server.requests)
             for fault in _faults(case):
@@ -343,7 +357,7 @@ def run_sync(call: CallSpec, case: Case) -> Observed:
         observed = Observed()
         client = sync_client(server, **overrides)
         try:
-            if case.wall_step:
+            if case.warm_up:
                 client.account.get()
                 wall.offset += case.wall_step
             before_objects, before_requests = objects(server), len(server.requests)
