@@ -21,10 +21,11 @@ from calypso_async import (
     APIError,
     AsyncCalypso,
     InvalidResponseError,
+    OutcomeUnknownError,
 )
 
 from ._servers import ACCOUNT_JSON, Recorder, json_handler, redirect_handler, serve, serve_in_thread, streaming_handler
-from ._support import ADDRESS, guarded, in_thread, policy, sync_class
+from ._support import ADDRESS, CALL_IDS, CALLS, CallSpec, guarded, in_thread, policy, sync_class
 
 API_KEY = "c529e14832b34b74972365cf7bf02430"
 SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
@@ -250,6 +251,36 @@ def test_streamed_50_mb_answer_is_refused_sync() -> None:
         try:
             with pytest.raises(InvalidResponseError):
                 in_thread(client.account.get, 60)
+        finally:
+            client.close()
+    assert len(recorder) == 1
+
+
+def _expected_for(call: CallSpec) -> type[Exception]:
+    return OutcomeUnknownError if call.kind == "unkeyed" else InvalidResponseError
+
+
+@pytest.mark.parametrize("call", CALLS, ids=CALL_IDS)
+async def test_streamed_50_mb_answer_for_every_call(call: CallSpec) -> None:
+    recorder = Recorder()
+    async with serve(streaming_handler(50 * MiB, recorder)) as url:
+        async with client_for(url, max_response_bytes=1 * MiB, retry_policy=policy(0)) as client:
+            with pytest.raises(_expected_for(call)) as info:
+                await guarded(call.method(client)(**call.kwargs(0)), 60)
+    if call.kind == "unkeyed":
+        assert isinstance(info.value.__cause__, InvalidResponseError)
+    assert "max_response_bytes" in str(info.value)
+    assert len(recorder) == 1
+
+
+@pytest.mark.parametrize("call", CALLS, ids=CALL_IDS)
+def test_streamed_50_mb_answer_for_every_call_sync(call: CallSpec) -> None:
+    recorder = Recorder()
+    with serve_in_thread(streaming_handler(50 * MiB, recorder)) as url:
+        client = sync_for(url, max_response_bytes=1 * MiB, retry_policy=policy(0))
+        try:
+            with pytest.raises(_expected_for(call)):
+                in_thread(lambda: call.method(client)(**call.kwargs(0)), 60)
         finally:
             client.close()
     assert len(recorder) == 1
