@@ -47,7 +47,9 @@ def machine() -> dict[str, str]:
         commit = "unknown"
     import aiohttp
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     return {
+        "load": f"{load:.2f}",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(os.cpu_count()),
         "cpu": model,
@@ -67,8 +69,8 @@ def _number(value: float | None, unit: str) -> str:
 
 def table(results: Sequence[Result]) -> str:
     lines = [
-        "| Benchmark | calypso | Baseline | Ratio (range over rounds) | Target | Met |",
-        "|---|---|---|---|---|---|",
+        "| Benchmark | calypso | Baseline | Ratio (range over rounds) | Target | Met | Client CPU per call |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if r.ratio is None:
@@ -81,9 +83,11 @@ def table(results: Sequence[Result]) -> str:
         calypso = _number(r.value, r.unit)
         if r.note:
             calypso += f" ({r.note})"
+        cpu = r.extra.get("cpu_us_per_call")
+        cpu_text = f"{cpu[0]:.0f} vs {cpu[1]:.0f} µs" if cpu else ""
         lines.append(
             f"| {r.name} | {calypso} | {_number(r.baseline, r.unit)} {r.baseline_name} | {ratio} | "
-            f"{r.target_text} | {met} |"
+            f"{r.target_text} | {met} | {cpu_text} |"
         )
     return "\n".join(lines)
 
@@ -113,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"aiohttp {info['aiohttp']}, commit {info['commit']}",
         flush=True,
     )
+    if float(info["load"]) > 0.5:
+        print(
+            f"warning: load average {info['load']} before starting: other work shares these CPUs, so throughput "
+            "will be low and noisy (the ratios and the CPU-per-call column suffer less)",
+            flush=True,
+        )
     started = time.perf_counter()
     results: list[Result] = []
     server: ServerProcess | None = None

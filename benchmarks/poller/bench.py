@@ -30,9 +30,10 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from benchmarks._common import ACCOUNT, API_KEY, ROOT, SECRET
+from benchmarks._common import ACCOUNT, ACCOUNT_PATH, API_KEY, ROOT, SECRET, hand_signed
 
 ROUND_FACTOR_TARGET = 1.15
 RSS_TARGET_MB = 150.0
@@ -63,6 +64,9 @@ class PollerResult:
     cpu_round: float = 0.0
     """Client CPU seconds one warm round needs (accounts x CPU per poll): with one core to itself and no
     other limit, a round cannot be shorter than ``max(bound, cpu_round)``."""
+    baseline_rounds: list[float] = field(default_factory=list)
+    """The same requests through a hand-rolled aiohttp client (see :func:`baseline`): this machine's floor."""
+    baseline_cpu_per_call_us: float = 0.0
     load_before: float = 0.0
     """1-minute load average when the benchmark started (other processes competing for the 2 cores)."""
     python: str = ""
@@ -112,6 +116,58 @@ class _Server:
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+async def warm_server(base_url: str, n: int) -> None:
+    """A few requests first, so that neither subject meets a cold server process."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+
+        async def one() -> None:
+            body, headers = hand_signed()
+            async with session.post(base_url + ACCOUNT_PATH, data=body, headers=headers) as resp:
+                await resp.read()
+
+        await asyncio.gather(*(one() for _ in range(n)))
+
+
+async def baseline(base_url: str, accounts: int, concurrency: int, rounds: int) -> tuple[list[float], float]:
+    """Round times and CPU per call of a fair hand-rolled client doing the same work without the SDK.
+
+    ``concurrency`` tasks share one ``aiohttp.ClientSession`` (pool sized to the concurrency); per call: envelope
+    with a fresh timestamp, HMAC-SHA512, POST, status check, ``json.loads`` with ``Decimal`` numbers. Round 1
+    opens the connections, like the poller's.
+    """
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    url = base_url + ACCOUNT_PATH
+    times: list[float] = []
+    cpu_used = 0.0
+    async with aiohttp.ClientSession(connector=connector) as session:
+        left = 0
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                body, headers = hand_signed()
+                async with session.post(url, data=body, headers=headers, allow_redirects=False) as resp:
+                    data = await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f"baseline got HTTP {resp.status}")
+                json.loads(data, parse_float=Decimal)
+
+        for number in range(rounds):
+            left = accounts
+            start, cpu_start = time.perf_counter(), _cpu()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            times.append(time.perf_counter() - start)
+            if number > 0 or rounds == 1:
+                cpu_used += _cpu() - cpu_start
+    warm_rounds = max(1, rounds - 1)
+    return times, cpu_used / (accounts * warm_rounds) * 1e6
 
 
 async def measure(base_url: str, accounts: int, concurrency: int, latency: float, rounds: int) -> PollerResult:
@@ -172,7 +228,7 @@ async def measure(base_url: str, accounts: int, concurrency: int, latency: float
     result.cpu_per_poll_us = warm_cpu / warm_polls * 1e6
     result.cpu_share = warm_cpu / warm_wall if warm_wall > 0 else 0.0
     result.cpu_round = result.cpu_per_poll_us * accounts / 1e6
-    result.peak_rss_mb = _rss_mb()
+    result.peak_rss_mb = _rss_mb()  # before the baseline runs in this process
     result.python = sys.version.split()[0]
     result.nproc = os.cpu_count() or 0
     return result
@@ -192,6 +248,17 @@ def report(r: PollerResult) -> str:
             f"  CPU per poll (warm): {r.cpu_per_poll_us:.0f} us = {r.cpu_round:.2f} s of CPU per round; client CPU "
             f"busy {r.cpu_share * 100:.0f} % of wall; load average at start {r.load_before:.2f} on {r.nproc} CPUs",
             f"  polls {r.polls:,}, errors {r.errors}, max in flight {r.max_in_flight}",
+            *(
+                [
+                    f"  baseline (hand-rolled aiohttp, same requests): rounds (s) "
+                    f"{', '.join(f'{x:.2f}' for x in r.baseline_rounds)} = cold "
+                    f"{r.baseline_rounds[0] / r.bound:.2f}x, warm median "
+                    f"{statistics.median(r.baseline_rounds[1:] or r.baseline_rounds) / r.bound:.2f}x bound; "
+                    f"CPU per call {r.baseline_cpu_per_call_us:.0f} us"
+                ]
+                if r.baseline_rounds
+                else []
+            ),
             f"  targets met: {'yes' if r.met else 'NO'}",
         ]
     )
@@ -205,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="rounds to time (the first is cold)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to separate CPUs")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the hand-rolled aiohttp baseline")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the client process to FILE")
     args = parser.parse_args(argv)
 
@@ -216,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             os.sched_setaffinity(0, set(cpus) - {cpu})
     server = _Server(args.latency, cpu)
     try:
+        asyncio.run(warm_server(server.base_url, min(args.concurrency, 200)))
         coro = measure(server.base_url, args.accounts, args.concurrency, args.latency, args.rounds)
         if args.profile:
             import cProfile
@@ -225,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             profiler.dump_stats(args.profile)
         else:
             result = asyncio.run(coro)
+        if not args.no_baseline:
+            rounds, cpu_us = asyncio.run(baseline(server.base_url, args.accounts, args.concurrency, args.rounds))
+            result.baseline_rounds, result.baseline_cpu_per_call_us = rounds, cpu_us
     finally:
         server.close()
     if args.json:
