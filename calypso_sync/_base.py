@@ -129,7 +129,7 @@ class SyncClient:
 class SyncResource:
     """Base of the generated resource classes (``client.payouts`` ...): a view on the client's async resource.
 
-    >>> client.payouts.get(payout_id="…")  # doctest: +SKIP
+    >>> client.payouts.get(id="…")  # doctest: +SKIP
     """
 
     __slots__ = ("_client",)
