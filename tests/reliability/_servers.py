@@ -6,6 +6,7 @@ import asyncio
 import email.utils
 import ssl
 import threading
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -107,5 +108,30 @@ def json_handler(body: bytes, recorder: Recorder) -> Handler:
         await request.read()
         recorder.paths.append(request.path)
         return web.Response(status=200, body=body, headers={"Content-Type": "application/json", **date_header()})
+
+    return handler
+
+
+def compressed(total: int, encoding: str) -> bytes:
+    """A JSON body of ``total`` bytes once decoded, compressed (gzip or deflate): a "decompression bomb"."""
+    wbits = 31 if encoding == "gzip" else 15
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    block = b"x" * (1024 * 1024)
+    parts = [packer.compress(b'{"pad":"')]
+    for _ in range(total // len(block)):
+        parts.append(packer.compress(block))
+    parts.append(packer.compress(b'"}'))
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def bomb_handler(body: bytes, encoding: str, recorder: Recorder) -> Handler:
+    """200 with a small compressed body and its (small) Content-Length."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        recorder.paths.append(request.path)
+        headers = {"Content-Type": "application/json", "Content-Encoding": encoding, **date_header()}
+        return web.Response(body=body, headers=headers)
 
     return handler
