@@ -17,7 +17,10 @@ from benchmarks._common import ROOT, Result, ServerProcess, Settings
 
 GROUP = "import"
 
-_PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+_PROBE = (
+    "import time; t, c = time.perf_counter(), time.process_time(); import {module}; "
+    "print(time.perf_counter() - t, time.process_time() - c)"
+)
 
 # Byte code as after an install (pip compiles it), kept out of the source tree: PYTHONDONTWRITEBYTECODE
 # would otherwise make every run compile calypso from source, which no installed copy does.
@@ -30,12 +33,14 @@ def _env() -> dict[str, str]:
     return env
 
 
-def import_seconds(module: str) -> float:
+def import_seconds(module: str) -> tuple[float, float]:
+    """(wall, CPU) seconds that ``import module`` takes in a fresh interpreter."""
     out = subprocess.run(
         [sys.executable, "-c", _PROBE.format(module=module)], cwd=ROOT, capture_output=True, check=True, text=True,
         env=_env(),
     )
-    return float(out.stdout.strip())
+    wall, cpu = out.stdout.split()
+    return float(wall), float(cpu)
 
 
 def importtime_top(module: str, count: int = 12) -> list[tuple[int, int, str]]:
@@ -53,8 +58,9 @@ def importtime_top(module: str, count: int = 12) -> list[tuple[int, int, str]]:
     return sorted(rows, key=lambda r: -r[1])[:count]
 
 
-def _median_ms(module: str, runs: int) -> float:
-    return statistics.median(import_seconds(module) for _ in range(runs)) * 1e3
+def _median_ms(module: str, runs: int) -> tuple[float, float]:
+    samples = [import_seconds(module) for _ in range(runs)]
+    return statistics.median(w for w, _ in samples) * 1e3, statistics.median(c for _, c in samples) * 1e3
 
 
 def _has_sync_facade() -> bool:
@@ -66,7 +72,7 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
     for module in ("calypso_async", "calypso_sync", "aiohttp"):
         import_seconds(module)  # compile byte code once, outside the measurement
     runs = settings.import_runs
-    baseline = _median_ms("aiohttp", runs)
+    baseline, baseline_cpu = _median_ms("aiohttp", runs)
     results = []
     for module in ("calypso_async", "calypso_sync"):
         if module == "calypso_sync" and not _has_sync_facade():
@@ -77,11 +83,12 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
                 )
             )
             continue
-        value = _median_ms(module, runs)
+        value, cpu = _median_ms(module, runs)
         results.append(
             Result(
                 GROUP, f"import {module}", value, baseline, "ms", "import aiohttp", higher_is_better=False,
-                target_absolute=300,
+                target_absolute=300, note=f"CPU {cpu:.0f} ms vs {baseline_cpu:.0f} ms",
+                extra={"cpu_ms": (cpu, baseline_cpu)},
             )
         )
     return results

@@ -77,3 +77,10 @@ def test_command_prints_the_table(capsys: pytest.CaptureFixture[str], tmp_path: 
 def test_command_refuses_an_unknown_benchmark() -> None:
     with pytest.raises(SystemExit):
         runner.main(["--quick", "nope"])
+
+
+def test_profile_tool_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import profile_hot_path
+
+    profile_hot_path.main(["--calls", "50", "--top", "3"])
+    assert "function calls" in capsys.readouterr().out
