@@ -544,7 +544,9 @@ class BalancePoller:
             accounts = (use.account_id,)
         every = self.interval if interval is None else float(interval)
         spread = every if self.first_poll_spread is None else self.first_poll_spread
-        now = self._clock.monotonic()
+        # Before start() due times are relative to it (start() rebases them): a poller can be built anywhere,
+        # even where no event loop runs yet.
+        now = self._clock.monotonic() if self._started else 0.0
         rng = self._rng.random
         added = 0
         for account in accounts:
@@ -690,7 +692,8 @@ class BalancePoller:
         self._started = True
         self._idle = asyncio.Event()
         self._stopped = loop.create_future()
-        self._slowdown_at = self._clock.monotonic()
+        now = self._slowdown_at = self._clock.monotonic()
+        self._heap = [(due + now, seq, watch) for due, seq, watch in self._heap]  # same order: still a heap
         self._loop_time = loop.time
         self._scheduler = loop.create_task(self._schedule(), name="calypso-poller-scheduler")
         self._workers = [_Worker() for _ in range(self.concurrency)]
@@ -1131,14 +1134,17 @@ class BalancePoller:
                 self._wake()  # more polls may run at once now
 
     def _backpressure(self, now: float, pause: float, reason: str) -> None:
+        pause = min(max(0.0, pause), self.max_pause)
+        if now < self._paused_until:
+            # Polls that were in flight when the pause began report the same episode: no second doubling.
+            self._paused_until = max(self._paused_until, now + pause)
+            return
         self._decay(now)
         self._slowdown = min(self.max_slowdown, self._slowdown * 2.0)
         self._limit = self._limit_for(self._slowdown)
         self._slowdown_at = now
         self._backpressure_events += 1
-        pause = min(max(0.0, pause), self.max_pause)
-        if now + pause > self._paused_until:
-            self._paused_until = now + pause
+        self._paused_until = now + pause
         logger.info(
             "poller: %s: pausing %.1f s, slowdown %.1fx (concurrency %d, intervals x%.1f)",
             reason,

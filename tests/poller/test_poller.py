@@ -324,6 +324,18 @@ async def test_rate_limit_pauses_the_whole_poller_honouring_retry_after_and_reco
         assert poller.stats().polls == polls + 20  # full speed again
 
 
+async def test_concurrent_429s_are_one_episode(server: FakeCalypso, make_poller: MakePoller) -> None:
+    accounts = add_accounts(server, 8)
+    async with server.client() as client, make_poller(client, accounts, first_poll_spread=0.0) as poller:
+        server.inject("/api/v1/account", Fault.status(429, retry_after=3, times=8))
+        await poller.advance(0)  # all eight polls run at once and all meet a 429
+        stats = poller.stats()
+        assert stats.rate_limited == 8 and stats.backpressure_events == 1 and stats.slowdown == 2.0
+        assert stats.paused_for == 3.0
+        await poller.advance(4.0)
+        assert poller.stats().polls == 16  # each account polled again within a second after the pause
+
+
 async def test_burst_of_server_errors_slows_everyone_sporadic_ones_do_not(
     server: FakeCalypso, make_poller: MakePoller
 ) -> None:
@@ -657,3 +669,22 @@ def test_balance_change_delta() -> None:
     at = datetime.now(timezone.utc)
     assert BalanceChange("a", "BTC", None, Decimal("2"), at).delta == Decimal("2")
     assert BalanceChange("a", "BTC", Decimal("2"), None, at).delta == Decimal("-2")
+
+
+def test_a_poller_can_be_built_where_no_loop_runs() -> None:
+    # e.g. at import time of a module, then started later inside asyncio.run()
+    body = b'{"account":"0xa","balances":[{"currency":"BTC","amount":1.5}]}'
+    canned = ScriptedTransport(lambda request: Response(200, {}, body))
+    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
+    poller = BalancePoller(client, ["0xa", "0xb"], interval=10, clock=ManualClock(start=1000.0), first_poll_spread=5)
+    assert poller.stats().polls == 0 and poller.snapshot("0xa") is None
+
+    async def main() -> None:
+        async with poller:
+            await poller.advance(5)
+        await client.aclose()
+
+    asyncio.run(main())
+    assert poller.stats().polls == 2
+    snap = poller.snapshot("0xb")
+    assert snap is not None and snap.balances == {"BTC": Decimal("1.5")}
