@@ -198,7 +198,9 @@ class PollerClock(Protocol):
 
 
 class LoopClock:
-    """The running event loop's clock and timers (the default).
+    """``time.monotonic`` and the running event loop's timers (the default).
+
+    asyncio's loops keep time with ``time.monotonic`` too; timers are set with relative delays, so any loop works.
 
     >>> LoopClock().time() > 0  # doctest: +SKIP
     True
@@ -213,7 +215,7 @@ class LoopClock:
         return self._loop
 
     def monotonic(self) -> float:
-        return self._get_loop().time()
+        return time.monotonic()  # readable before any loop runs: a poller can be built and filled anywhere
 
     def time(self) -> float:
         return time.time()
@@ -487,7 +489,10 @@ class BalancePoller:
         self._rng = rng if rng is not None else random.Random()
 
         self._watches: dict[str, _Watch] = {}
-        self._heap: list[tuple[float, int, _Watch]] = []
+        self._heap: list[tuple[float, int]] = []
+        """``(due, seq)`` entries; :attr:`_queued` maps ``seq`` to its watch. No object reference in the tuples,
+        so the garbage collector untracks them: 10,000 of them are never traversed by a collection."""
+        self._queued: dict[int, _Watch] = {}
         self._seq = itertools.count()
         self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
 
@@ -544,9 +549,7 @@ class BalancePoller:
             accounts = (use.account_id,)
         every = self.interval if interval is None else float(interval)
         spread = every if self.first_poll_spread is None else self.first_poll_spread
-        # Before start() due times are relative to it (start() rebases them): a poller can be built anywhere,
-        # even where no event loop runs yet.
-        now = self._clock.monotonic() if self._started else 0.0
+        now = self._clock.monotonic()
         rng = self._rng.random
         added = 0
         for account in accounts:
@@ -644,12 +647,8 @@ class BalancePoller:
     def _current_lag(self, now: float) -> float:
         if not self._started or self._stopping:
             return 0.0
-        heap = self._heap
-        while heap and not self._live(heap[0]):
-            heapq.heappop(heap)
-        if not heap:
-            return 0.0
-        return max(0.0, now - heap[0][0])
+        due = self._next_due()
+        return 0.0 if due is None else max(0.0, now - due)
 
     def events(self, maxsize: int = 10_000) -> EventStream:
         """Subscribe to events (:class:`BalanceChange` and :class:`PollError`) from now on.
@@ -692,8 +691,7 @@ class BalancePoller:
         self._started = True
         self._idle = asyncio.Event()
         self._stopped = loop.create_future()
-        now = self._slowdown_at = self._clock.monotonic()
-        self._heap = [(due + now, seq, watch) for due, seq, watch in self._heap]  # same order: still a heap
+        self._slowdown_at = self._clock.monotonic()
         self._loop_time = loop.time
         self._scheduler = loop.create_task(self._schedule(), name="calypso-poller-scheduler")
         self._workers = [_Worker() for _ in range(self.concurrency)]
@@ -814,14 +812,24 @@ class BalancePoller:
 
     # ---------------------------------------------------------------------------------------- scheduler
 
-    def _live(self, entry: tuple[float, int, _Watch]) -> bool:
-        watch = entry[2]
-        return watch.active and watch.seq == entry[1]
+    def _next_due(self) -> float | None:
+        """Due time of the earliest live entry (stale entries of removed accounts are dropped on the way)."""
+        heap = self._heap
+        queued = self._queued
+        while heap:
+            due, seq = heap[0]
+            watch = queued.get(seq)
+            if watch is not None and watch.active and watch.seq == seq:
+                return due
+            heapq.heappop(heap)
+            queued.pop(seq, None)
+        return None
 
     def _push(self, watch: _Watch, due: float) -> None:
         seq = next(self._seq)
         watch.seq = seq
-        heapq.heappush(self._heap, (due, seq, watch))
+        self._queued[seq] = watch
+        heapq.heappush(self._heap, (due, seq))
         if due < self._sleep_until and self._idle_workers:
             self._wake()
 
@@ -858,15 +866,16 @@ class BalancePoller:
         if self._in_flight >= self._limit or now < self._paused_until or self._stopping:
             return None
         heap = self._heap
+        queued = self._queued
         horizon = now + _EARLY
         while heap:
-            due, seq, watch = heap[0]
-            if not watch.active or watch.seq != seq:
-                heapq.heappop(heap)
-                continue
+            due, seq = heap[0]
             if due > horizon:
                 return None
             heapq.heappop(heap)
+            watch = queued.pop(seq, None)
+            if watch is None or not watch.active or watch.seq != seq:
+                continue  # removed while waiting
             watch.seq = -1
             if now - due > self._max_lag:
                 self._max_lag = now - due
@@ -898,7 +907,6 @@ class BalancePoller:
         hardly runs: it is needed only while workers wait for the future.
         """
         clock = self._clock
-        heap = self._heap
         idle = self._idle_workers
         assert self._idle is not None
         debug = logger.isEnabledFor(logging.DEBUG)
@@ -916,14 +924,13 @@ class BalancePoller:
             if now < self._paused_until:
                 await self._park(self._paused_until - now)
                 continue
-            while heap and not self._live(heap[0]):
-                heapq.heappop(heap)
-            if not idle or not heap or self._in_flight >= self._limit:
+            due = self._next_due()
+            if not idle or due is None or self._in_flight >= self._limit:
                 # Busy workers pick up due polls as they finish; wake-ups come from a worker going idle,
                 # an earlier poll being added, or the slowdown easing.
                 await self._park(None)
                 continue
-            delay = heap[0][0] - now
+            delay = due - now
             if debug and delay > 1.0:
                 logger.debug("poller: next poll in %.1f s (%d in flight)", delay, self._in_flight)
             await self._park(max(0.0, delay))
