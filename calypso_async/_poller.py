@@ -96,7 +96,11 @@ class BalanceChange:
 
     @property
     def delta(self) -> Decimal:
-        """``new - previous``, a missing side counting as zero."""
+        """``new - previous``, a missing side counting as zero.
+
+        >>> BalanceChange("0xabc", "BTC", None, Decimal("2"), _utc(0)).delta
+        Decimal('2')
+        """
         return (_ZERO if self.new is None else self.new) - (_ZERO if self.previous is None else self.previous)
 
 
@@ -265,17 +269,30 @@ class ManualClock:
         return handle
 
     def next_timer(self) -> float | None:
-        """When the earliest pending timer fires, or ``None``."""
+        """When the earliest pending timer fires, or ``None``.
+
+        >>> ManualClock().next_timer() is None
+        True
+        """
         timers = self._timers
         while timers and timers[0][2].cancelled:
             heapq.heappop(timers)
         return timers[0][0] if timers else None
 
     def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds``, firing due timers in order."""
+        """Move time forward by ``seconds``, firing due timers in order.
+
+        >>> clock = ManualClock(); clock.advance(1.5); clock.monotonic()
+        1.5
+        """
         self.advance_to(self._now + seconds)
 
     def advance_to(self, when: float) -> None:
+        """Move time forward to ``when`` (never backwards), firing due timers in order.
+
+        >>> clock = ManualClock(); clock.advance_to(3.0); clock.monotonic()
+        3.0
+        """
         while True:
             due = self.next_timer()
             if due is None or due > when:
@@ -350,7 +367,10 @@ class EventStream:
         return items.popleft()
 
     def get_nowait(self) -> PollerEvent | None:
-        """The next queued event, or ``None`` when none is waiting."""
+        """The next queued event, or ``None`` when none is waiting.
+
+        >>> event = stream.get_nowait()  # doctest: +SKIP
+        """
         return self._items.popleft() if self._items else None
 
     def __len__(self) -> int:
@@ -358,10 +378,14 @@ class EventStream:
 
     @property
     def closed(self) -> bool:
+        """True once no more events will be queued (poller stopped or stream closed)."""
         return self._closed
 
     async def aclose(self) -> None:
-        """Unsubscribe: the poller stops queuing events here; the iterator ends."""
+        """Unsubscribe: the poller stops queuing events here; the iterator ends.
+
+        >>> await stream.aclose()  # doctest: +SKIP
+        """
         poller = self._poller
         if poller is not None:
             poller._streams.discard(self)
@@ -586,7 +610,11 @@ class BalancePoller:
 
     @property
     def accounts(self) -> list[str]:
-        """The watched account ids."""
+        """The watched account ids.
+
+        >>> poller.accounts  # doctest: +SKIP
+        ['0xabc…', '0xdef…']
+        """
         return list(self._watches)
 
     def __contains__(self, account: object) -> bool:
@@ -607,7 +635,10 @@ class BalancePoller:
         return AccountSnapshot(account, MappingProxyType(watch.balances), _utc(watch.observed_at))
 
     def snapshots(self) -> dict[str, AccountSnapshot]:
-        """Every account's latest snapshot (accounts not yet observed are left out)."""
+        """Every account's latest snapshot (accounts not yet observed are left out).
+
+        >>> {a: s.balances.get("BTC") for a, s in poller.snapshots().items()}  # doctest: +SKIP
+        """
         return {
             account: AccountSnapshot(account, MappingProxyType(w.balances), _utc(w.observed_at))
             for account, w in self._watches.items()
@@ -615,7 +646,11 @@ class BalancePoller:
         }
 
     def failures(self, account: str) -> int:
-        """Consecutive failed polls of ``account`` (0 when its last poll succeeded)."""
+        """Consecutive failed polls of ``account`` (0 when its last poll succeeded).
+
+        >>> poller.failures("0xdef…")  # doctest: +SKIP
+        3
+        """
         watch = self._watches.get(account)
         return 0 if watch is None else watch.failures
 
@@ -678,6 +713,11 @@ class BalancePoller:
 
     @property
     def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`.
+
+        >>> poller.running  # doctest: +SKIP
+        True
+        """
         return self._started and not self._stopping
 
     async def start(self) -> None:

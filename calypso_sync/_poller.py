@@ -126,7 +126,11 @@ class BalancePoller:
 
     @property
     def accounts(self) -> list[str]:
-        """The watched account ids."""
+        """The watched account ids.
+
+        >>> poller.accounts  # doctest: +SKIP
+        ['0xabc…']
+        """
         return self._on_loop(lambda p: p.accounts)
 
     def snapshot(self, account: str) -> AccountSnapshot | None:
@@ -138,11 +142,18 @@ class BalancePoller:
         return self._on_loop(lambda p: p.snapshot(account))
 
     def snapshots(self) -> dict[str, AccountSnapshot]:
-        """Every observed account's latest snapshot."""
+        """Every observed account's latest snapshot.
+
+        >>> poller.snapshots()["0xabc…"].balances  # doctest: +SKIP
+        """
         return self._on_loop(lambda p: p.snapshots())
 
     def failures(self, account: str) -> int:
-        """Consecutive failed polls of ``account``."""
+        """Consecutive failed polls of ``account``.
+
+        >>> poller.failures("0xabc…")  # doctest: +SKIP
+        0
+        """
         return self._on_loop(lambda p: p.failures(account))
 
     def stats(self) -> PollerStats:
@@ -155,6 +166,11 @@ class BalancePoller:
 
     @property
     def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`.
+
+        >>> poller.running  # doctest: +SKIP
+        True
+        """
         return self._poller.running
 
     # ---------------------------------------------------------------------------------------- lifecycle
@@ -249,7 +265,10 @@ class BalancePoller:
     # ------------------------------------------------------------------------------------------ testing
 
     def wait_idle(self) -> None:
-        """Block until no poll runs or is due (see the async poller's ``wait_idle``): for tests."""
+        """Block until no poll runs or is due (see the async poller's ``wait_idle``): for tests.
+
+        >>> poller.wait_idle()  # doctest: +SKIP
+        """
         self._portal.run(self._poller.wait_idle())
 
     def advance(self, seconds: float) -> None:
