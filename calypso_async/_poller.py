@@ -6,8 +6,9 @@ stampedes the API on start, lets one broken account or a rate-limited API slow e
 shutdown. The poller centralises the hard parts:
 
 * **One scheduler, a fixed pool of workers.** A heap of next-due times feeds ``concurrency`` worker tasks, so
-  10,000 accounts cost a heap entry and a small record each, not a task each. The first poll of every account
-  is spread uniformly across its interval, later polls get ``±jitter`` (no thundering herd).
+  10,000 accounts cost a heap entry and a small record each, not a task each. A worker that finishes a poll
+  takes the next due one itself; the scheduler only wakes idle workers when polls fall due. The first poll of
+  every account is spread uniformly across its interval, later polls get ``±jitter`` (no thundering herd).
 * **Failure isolation.** An account's own failures (auth, not found, timeouts, bad answers) back that account
   off exponentially (``interval * 2**failures``, capped) and surface as :class:`PollError` events; the others
   keep their schedule. Each poll calls the client with ``max_retries=0``: the poller owns retrying.
@@ -20,8 +21,9 @@ shutdown. The poller centralises the hard parts:
 * **Clean stop.** :meth:`BalancePoller.stop` lets in-flight polls finish for up to ``timeout`` seconds, then
   cancels them, and awaits every task it created. Clients are the caller's: the poller never closes them.
 
-Time comes from an injectable :class:`PollerClock` (the loop's clock by default; :class:`ManualClock` in tests),
-and only the scheduler ever waits on it: workers never sleep, so tests can step time deterministically.
+Time comes from an injectable :class:`PollerClock` (``time.monotonic`` and the loop's timers by default;
+:class:`ManualClock` in tests), and only the scheduler ever waits on it: workers never sleep, so tests step time
+deterministically. (The watchdog that cancels hung polls is a safety net on the loop's real time.)
 """
 
 from __future__ import annotations
