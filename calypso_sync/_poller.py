@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from calypso_async._poller import (
     AccountSnapshot,
@@ -38,9 +38,6 @@ from calypso_async._poller import BalancePoller as AsyncBalancePoller
 
 from ._base import SyncClient
 from ._portal import PORTAL, Portal, SyncIterator
-
-if TYPE_CHECKING:
-    from calypso_async import AsyncCalypso
 
 __all__ = ["AccountSnapshot", "BalanceChange", "BalancePoller", "PollError", "PollerEvent", "PollerStats"]
 
@@ -76,11 +73,7 @@ class BalancePoller:
         max_pending_events: int = 10_000,
         **options: Any,
     ) -> None:
-        for name in ("on_change", "on_error"):
-            if name in options:  # pragma: no cover - caught by the signature
-                raise TypeError(f"{name} is a keyword of calypso_sync.BalancePoller")
         self._portal: Portal = client._portal if client is not None else PORTAL
-        self._client = client
         self.on_change = on_change
         self.on_error = on_error
         self._max_pending = max_pending_events
@@ -88,13 +81,8 @@ class BalancePoller:
         self._dispatcher: threading.Thread | None = None
         self._inline = False
         inner = client._inner() if client is not None else None
-        accounts = list(accounts)
-        self._poller: AsyncBalancePoller = self._portal.run(self._build(inner, accounts, options))
-
-    @staticmethod
-    async def _build(inner: AsyncCalypso | None, accounts: list[str], options: dict[str, Any]) -> AsyncBalancePoller:
-        # On the loop: the poller's clock reads the running loop's time from its first add().
-        return AsyncBalancePoller(inner, accounts, **options)
+        # Built here (it needs no loop); from now on it is only touched on the portal's loop thread.
+        self._poller = AsyncBalancePoller(inner, accounts, **options)
 
     def _on_loop(self, fn: Callable[[AsyncBalancePoller], T]) -> T:
         """Run a quick synchronous operation of the async poller on its loop thread."""
@@ -219,6 +207,10 @@ class BalancePoller:
         events = self.events()
         try:
             self.start()
+        except BaseException:
+            events.close()
+            raise
+        try:
             self._dispatch_all(events)
         finally:
             events.close()
