@@ -464,8 +464,8 @@ class AsyncCalypso(AsyncResources):
 
 
 def _snippet(body: bytes) -> str:
-    """A short, safe excerpt of an unreadable body: text/HTML only, never anything JSON-like (may hold secrets)."""
-    text = body[:200].decode("utf-8", "replace").strip()
-    if not text or text[:1] in "{[":
+    """A short excerpt of an unreadable body: markup or plain text only, never JSON-like text (may hold secrets)."""
+    text = body[:200].decode("utf-8", "replace").strip().lstrip("\ufeff\x00").strip()
+    if not text or not (text.startswith("<") or not any(ch in text for ch in '{["')):
         return ""
     return f", starts with {text[:120]!r}"

@@ -124,7 +124,8 @@ class AiohttpTransport:
             raise InvalidResponseError(
                 f"answer of {length} bytes exceeds max_response_bytes={limit}", status_code=resp.status
             )
-        if length is not None:
+        # Content-Length is the compressed size for gzip/deflate: only identity answers may be read at once.
+        if length is not None and resp.headers.get("Content-Encoding", "identity").lower() in ("", "identity"):
             return await resp.read()
         chunks: list[bytes] = []
         size = 0
