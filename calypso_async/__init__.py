@@ -33,6 +33,15 @@ from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._poller import (
+        AccountSnapshot,
+        BalanceChange,
+        BalancePoller,
+        ManualClock,
+        PollerEvent,
+        PollError,
+        PollerStats,
+    )
     from .webhooks import (
         WebhookEvent,
         construct_event,
@@ -43,6 +52,14 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "BalancePoller": "_poller",
+    "BalanceChange": "_poller",
+    "PollError": "_poller",
+    "PollerEvent": "_poller",
+    "AccountSnapshot": "_poller",
+    "PollerStats": "_poller",
+    "ManualClock": "_poller",
+
     "WebhookEvent": "webhooks",
     "construct_event": "webhooks",
     "dedup_key": "webhooks",
@@ -69,20 +86,27 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AccountSnapshot",
     "AiohttpTransport",
     "AsyncCalypso",
     "AsyncTransport",
     "AuthenticationError",
     "BadRequestError",
+    "BalanceChange",
+    "BalancePoller",
     "CalypsoError",
     "ConflictError",
     "DuplicateIdempotencyKeyError",
     "InvalidResponseError",
     "InvalidTimestampError",
+    "ManualClock",
     "Model",
     "NotFoundError",
     "OpenEnum",
     "OutcomeUnknownError",
+    "PollError",
+    "PollerEvent",
+    "PollerStats",
     "RateLimitError",
     "Request",
     "Response",

@@ -54,10 +54,12 @@ from calypso_async import (
 )
 from calypso_async import models as _async_models
 from calypso_async.models import *  # noqa: F403  (every model, as in calypso_async.models)
+from calypso_async.webhooks import WebhookEvent, construct_event, dedup_key, handle_webhook, verify_signature
 
 from . import models as models
 from . import resources as resources
 from ._generated import Calypso
+from ._poller import BalancePoller
 from ._portal import SyncIterator
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BalancePoller",
     "Calypso",
     "CalypsoError",
     "ConflictError",
@@ -84,8 +87,13 @@ __all__ = [
     "StructureError",
     "SyncFacadeError",
     "SyncIterator",
+    "WebhookEvent",
     "WebhookPayloadError",
     "WebhookSignatureError",
     "__version__",
+    "construct_event",
+    "dedup_key",
+    "handle_webhook",
+    "verify_signature",
 ]
 __all__ += _async_models.__all__
