@@ -14,6 +14,8 @@ Rules this module enforces for every model (generated ones in :mod:`calypso_asyn
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -240,8 +242,18 @@ def _plan(cls: type[Model]) -> list[tuple[str, str, Any]]:
     return plan
 
 
+def _without_none(tp: Any) -> Any:
+    """``X | None`` -> ``X``: the model hooks skip ``None`` themselves, so cattrs' Optional wrapper (a dispatch
+    per field per object) is pure overhead."""
+    args = getattr(tp, "__args__", None)
+    if args and type(None) in args and typing.get_origin(tp) in (typing.Union, types.UnionType):
+        rest = tuple(a for a in args if a is not type(None))
+        return rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
+    return tp
+
+
 def _make_structure_hook(cls: type[Model]) -> Callable[[Any, Any], Model]:
-    plan = _plan(cls)
+    plan = [(name, wire, _without_none(tp)) for name, wire, tp in _plan(cls)]
     by_wire: dict[str, tuple[str, Callable[[Any, Any], Any], Any]] = {
         wire: (name, converter.get_structure_hook(tp), tp) for name, wire, tp in plan
     }
