@@ -20,6 +20,7 @@ safe under concurrent tasks and threads.
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ WARN_OFFSET_MS = 60_000
 _DATE_RESOLUTION_MS = 1000.0
 
 
+@functools.lru_cache(maxsize=16)  # the header changes once a second; parsing it costs more than signing
 def parse_http_date(value: str | None) -> float | None:
     """Parse an RFC 7231 ``Date`` header into Unix milliseconds, or None when absent or malformed."""
     if not value:
