@@ -17,10 +17,11 @@ A call, start to finish (:meth:`AsyncCalypso._call`):
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -170,6 +171,7 @@ class AsyncCalypso(AsyncResources):
             else AiohttpTransport(session, connect_timeout=connect_timeout, max_response_bytes=max_response_bytes)
         )
         self._closed = False
+        self._prefixes: dict[str | None, bytes] = {}  # envelope starts by account, encoded once
         self._init_resources()
 
     # ------------------------------------------------------------------------------------------ public
@@ -279,14 +281,22 @@ class AsyncCalypso(AsyncResources):
             mode = RetryMode.SAFE if unsafe else RetryMode.ALL
         lookup = IDEMPOTENT_LOOKUP.get(op.name) if key is not None else None
 
-        async def attempt(number: int) -> Any:
-            try:
-                return await self._attempt(prepared, number)
-            except APIError as exc:
-                if number > 1 and lookup is not None and _is_duplicate_key(exc):
-                    # An earlier attempt reached the server: the object exists. Fetch it, never re-create.
-                    return await self._fetch_created(prepared, lookup)
-                raise
+        attempt: Callable[[int], Awaitable[Any]]
+        if lookup is None:
+            attempt = functools.partial(self._attempt, prepared)  # nothing to recover: one coroutine less
+        else:
+            found = lookup
+
+            async def attempt_or_fetch(number: int) -> Any:
+                try:
+                    return await self._attempt(prepared, number)
+                except APIError as exc:
+                    if number > 1 and _is_duplicate_key(exc):
+                        # An earlier attempt reached the server: the object exists. Fetch it, never re-create.
+                        return await self._fetch_created(prepared, found)
+                    raise
+
+            attempt = attempt_or_fetch
 
         try:
             result = await self.retry_policy.run(
@@ -319,10 +329,11 @@ class AsyncCalypso(AsyncResources):
         key: str | None,
     ) -> _Prepared:
         path = op.path.format(**path_params) if path_params else op.path
-        if account is not None:
-            prefix = b'{"account":' + _json.dumps(account) + b',"timestamp":'
-        else:
-            prefix = b'{"timestamp":'
+        prefix = self._prefixes.get(account)
+        if prefix is None:
+            prefix = b'{"timestamp":' if account is None else b'{"account":' + _json.dumps(account) + b',"timestamp":'
+            if len(self._prefixes) < 64:
+                self._prefixes[account] = prefix
         if payload is None or op.payload == "none":
             suffix = b"}"
         else:
