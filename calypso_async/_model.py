@@ -307,8 +307,13 @@ def _compile_fast_path(
     if any(defaults[name] is not None for name, _, _ in by_wire.values()):
         return None  # an absent field must keep its default: leave such a model to the general hook
     namespace: dict[str, Any] = {
-        "_cls": cls, "_general": general, "_known": frozenset(by_wire), "_errors": _READ_ERRORS, "_dict": dict,
-        "_str": str, "_new": object.__new__,
+        "_cls": cls,
+        "_general": general,
+        "_known": frozenset(by_wire),
+        "_errors": _READ_ERRORS,
+        "_dict": dict,
+        "_str": str,
+        "_new": object.__new__,
     }
     lines = [
         "def structure_fast(data, _):",
@@ -355,6 +360,21 @@ def _make_unstructure_hook(cls: type[Model]) -> Callable[[Model], dict[str, Any]
     return unstructure_model
 
 
+def _is_code_or_model(tp: Any) -> bool:
+    """A union of ``str`` and one model class (``CurrencyCodeOrObject``: older docs send objects, newer codes)."""
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return False
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    return len(args) == 2 and str in args and any(_is_model(a) for a in args)
+
+
+def _structure_code_or_model(value: Any, tp: Any) -> Any:
+    if isinstance(value, dict):
+        model = next(a for a in typing.get_args(tp) if _is_model(a))
+        return converter.structure(value, model)
+    return converter.structure(value, str)
+
+
 def _build_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_structure_hook(Decimal, _structure_decimal)
@@ -370,6 +390,7 @@ def _build_converter() -> cattrs.Converter:
     conv.register_structure_hook(Any, _structure_any)
     conv.register_unstructure_hook(Any, _unstructure_any)
     conv.register_unstructure_hook_func(_is_open_enum, str)
+    conv.register_structure_hook_func(_is_code_or_model, _structure_code_or_model)
     conv.register_structure_hook_factory(_is_model, _make_structure_hook)
     conv.register_unstructure_hook_factory(_is_model, _make_unstructure_hook)
     return conv

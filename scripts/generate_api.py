@@ -25,14 +25,15 @@ import importlib.util
 import json
 import keyword
 import re
-import shutil
-import subprocess
 import sys
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _codegen import format_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "calypso_async"
@@ -786,27 +787,6 @@ def render_enums(spec: Spec) -> str:
     return "\n".join(out) + "\n"
 
 
-UNION_HOOK = '''
-
-def _is_code_or_model(tp: Any) -> bool:
-    """A union of ``str`` and one model class (``CurrencyCodeOrObject``, report ``zoneOffset``)."""
-    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
-        return False
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    return len(args) == 2 and str in args and any(isinstance(a, type) and issubclass(a, Model) for a in args)
-
-
-def _structure_code_or_model(value: Any, tp: Any) -> Any:
-    if isinstance(value, dict):
-        model = next(a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, Model))
-        return converter.structure(value, model)
-    return converter.structure(value, str)
-
-
-converter.register_structure_hook_func(_is_code_or_model, _structure_code_or_model)
-'''
-
-
 def render_model_module(spec: Spec, area: str, models: list[ModelDef]) -> str:
     used: set[str] = set()
     for model in models:
@@ -822,20 +802,16 @@ def render_model_module(spec: Spec, area: str, models: list[ModelDef]) -> str:
     )
     out = [MARKER, docstring([AREA_DOCS[area]], 0), "", "from __future__ import annotations", ""]
     std: list[str] = []
-    if area == "_common" and spec.unions:
-        std += ["import types", "import typing"]
     if "datetime" in used:
         std.append("from datetime import datetime")
     if "Decimal" in used:
         std.append("from decimal import Decimal")
-    if "Any" in used or (area == "_common" and spec.unions):
+    if "Any" in used:
         std.append("from typing import Any")
     if area == "_common" and spec.unions:
         std.append("from typing import TypeAlias")
     out += [*std, "", "import attrs", ""]
     model_imports = ["Model"]
-    if area == "_common" and spec.unions:
-        model_imports.append("converter")
     if plain:
         model_imports.append("field")
     if secret:
@@ -869,7 +845,6 @@ def render_model_module(spec: Spec, area: str, models: list[ModelDef]) -> str:
             out.append("")
             out.append(f"{union_name}: TypeAlias = {union}")
             out.append(docstring([sentence(doc)], 0))
-        out.append(UNION_HOOK.rstrip("\n"))
     return "\n".join(out) + "\n"
 
 
@@ -1292,31 +1267,6 @@ def generate() -> dict[Path, str]:
         files[RESOURCES_DIR / f"{resource}.py"] = render_resource_module(spec, resource, ops, lookup, no_blind)
     files[RESOURCES_DIR / "__init__.py"] = render_resources_init(spec, resources)
     return {path: format_source(path, text) for path, text in sorted(files.items())}
-
-
-def ruff_executable() -> str:
-    candidate = Path(sys.executable).with_name("ruff")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("ruff")
-    if found is None:
-        raise SystemExit("generate_api.py needs ruff (pip install ruff) to format its output")
-    return found
-
-
-def format_source(path: Path, text: str) -> str:
-    ruff = ruff_executable()
-    rel = str(path.relative_to(ROOT))
-    steps = (
-        [ruff, "check", "--fix", "--select", "I,RUF022", "--exit-zero", "--quiet", "--stdin-filename", rel, "-"],
-        [ruff, "format", "--quiet", "--stdin-filename", rel, "-"],
-    )
-    for command in steps:
-        done = subprocess.run(command, input=text, capture_output=True, text=True, cwd=ROOT, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"ruff failed on generated {rel}:\n{done.stderr}\n--- source ---\n{text}")
-        text = done.stdout
-    return text
 
 
 def generated_paths() -> set[Path]:

@@ -26,11 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _codegen import format_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "calypso_async" / "_spec" / "events.json"
@@ -205,34 +206,9 @@ def render(events: list[dict[str, Any]]) -> str:
     return text
 
 
-def ruff_executable() -> str:
-    candidate = Path(sys.executable).with_name("ruff")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("ruff")
-    if found is None:
-        raise SystemExit("generate_events.py needs ruff (pip install ruff) to format its output")
-    return found
-
-
-def format_source(text: str) -> str:
-    ruff = ruff_executable()
-    rel = str(OUTPUT.relative_to(ROOT))
-    steps = (
-        [ruff, "check", "--fix", "--select", "I,RUF022", "--exit-zero", "--quiet", "--stdin-filename", rel, "-"],
-        [ruff, "format", "--quiet", "--stdin-filename", rel, "-"],
-    )
-    for command in steps:
-        done = subprocess.run(command, input=text, capture_output=True, text=True, cwd=ROOT, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"ruff failed on generated {rel}:\n{done.stderr}\n--- source ---\n{text}")
-        text = done.stdout
-    return text
-
-
 def generate() -> str:
     events = json.loads(SPEC.read_text("utf-8"))
-    return format_source(render(events))
+    return format_source(OUTPUT, render(events))
 
 
 def main(argv: list[str] | None = None) -> int:

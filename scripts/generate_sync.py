@@ -34,8 +34,6 @@ import builtins
 import importlib
 import inspect
 import re
-import shutil
-import subprocess
 import sys
 import textwrap
 import typing
@@ -44,6 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _codegen import format_source
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -661,32 +662,7 @@ def generate() -> str:
         client,
         *classes,
     ]
-    return format_source("\n\n".join(parts))
-
-
-def ruff_executable() -> str:
-    candidate = Path(sys.executable).with_name("ruff")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("ruff")
-    if found is None:
-        raise SystemExit("generate_sync.py needs ruff (pip install ruff) to format its output")
-    return found
-
-
-def format_source(text: str) -> str:
-    ruff = ruff_executable()
-    rel = str(OUTPUT.relative_to(ROOT))
-    steps = (
-        [ruff, "check", "--fix", "--select", "I,RUF022", "--exit-zero", "--quiet", "--stdin-filename", rel, "-"],
-        [ruff, "format", "--quiet", "--stdin-filename", rel, "-"],
-    )
-    for command in steps:
-        done = subprocess.run(command, input=text, capture_output=True, text=True, cwd=ROOT, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"ruff failed on generated {rel}:\n{done.stderr}\n--- source ---\n{text}")
-        text = done.stdout
-    return text
+    return format_source(OUTPUT, "\n\n".join(parts))
 
 
 def main(argv: list[str] | None = None) -> int:

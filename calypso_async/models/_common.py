@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import types
-import typing
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import attrs
 
-from .._model import Model, converter, field
+from .._model import Model, field
 from ._enums import SortDirection
 
 __all__ = [
@@ -161,21 +159,3 @@ CurrencyCodeOrObject: TypeAlias = str | Currency
 """A currency as a plain code such as USDT_TRX (newer docs) or as a full Currency object (older docs). Send the code;
 accept either when parsing.
 """
-
-
-def _is_code_or_model(tp: Any) -> bool:
-    """A union of ``str`` and one model class (``CurrencyCodeOrObject``, report ``zoneOffset``)."""
-    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
-        return False
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    return len(args) == 2 and str in args and any(isinstance(a, type) and issubclass(a, Model) for a in args)
-
-
-def _structure_code_or_model(value: Any, tp: Any) -> Any:
-    if isinstance(value, dict):
-        model = next(a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, Model))
-        return converter.structure(value, model)
-    return converter.structure(value, str)
-
-
-converter.register_structure_hook_func(_is_code_or_model, _structure_code_or_model)
