@@ -303,10 +303,10 @@ class AsyncCalypso(AsyncResources):
                 attempt, mode=mode, max_retries=max_retries, before_retry=self._log_retry(prepared)
             )
         except CalypsoError as exc:
-            if getattr(exc, "operation", None) is None:
-                exc.operation = op.name  # type: ignore[attr-defined]
+            if exc.operation is None:
+                exc.operation = op.name
             if key is not None:
-                exc.idempotency_key = key  # type: ignore[attr-defined]
+                exc.idempotency_key = key
             if mode is RetryMode.SAFE and op.name != _RAW_OPERATION and is_ambiguous(exc):
                 raise OutcomeUnknownError(
                     f"{op.name} failed after its request may have reached Calypso ({exc}); it has no "

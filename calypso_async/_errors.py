@@ -57,7 +57,14 @@ __all__ = [
 
 
 class CalypsoError(Exception):
-    """Root of every calypso exception."""
+    """Root of every calypso exception.
+
+    ``operation`` (``payouts.create``) and ``idempotency_key`` are set by the client on every error of a call,
+    whatever its kind, so that a failed create can always be looked up by its key.
+    """
+
+    operation: str | None = None
+    idempotency_key: str | None = None
 
 
 class APIError(CalypsoError):

@@ -14,7 +14,6 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from . import AsyncCalypso, RetryPolicy
 from .testing import FakeCalypso, Fault
 
 __all__ = ["main"]
@@ -140,8 +139,6 @@ def main() -> None:
     _sync_demo()
     print("\nDone. Every request above was signed, stamped and checked by the fake server.")
 
-
-_ = (AsyncCalypso, RetryPolicy)
 
 if __name__ == "__main__":
     main()
