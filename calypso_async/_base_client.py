@@ -1,6 +1,9 @@
-"""``AsyncCalypso``: the client, and the one code path every call goes through.
+"""``AsyncAPIClient``: the hand-written engine under the generated ``AsyncCalypso``; every call goes through it.
 
-A call, start to finish (:meth:`AsyncCalypso._call`):
+It knows nothing about endpoints: each call brings its :class:`~calypso_async._operation.Operation` (generated
+from the spec), which says how to send it, how to retry it and what the answer is.
+
+A call, start to finish (:meth:`AsyncAPIClient._call`):
 
 1. the payload is validated and encoded **once** (``_json.dumps``); a money-moving create gets its
    ``idempotencyKey`` here, generated when the caller gave none;
@@ -10,8 +13,9 @@ A call, start to finish (:meth:`AsyncCalypso._call`):
    attempt is re-signed and sent once more at once;
 4. failures go to :class:`~calypso_async._retry.RetryPolicy` (tenacity): reads and keyed creates retry
    connection errors, timeouts, 408/429/5xx; a keyed create that meets "duplicate key" on a retry fetches the
-   object its first attempt created (the reference's recipe); an un-keyed money-moving call is never retried
-   after an ambiguous failure and raises :class:`~calypso_async.OutcomeUnknownError`;
+   object its first attempt created with ``op.lookup`` (the reference's recipe); an operation with
+   ``blind_retry=False`` is never retried after an ambiguous failure and raises
+   :class:`~calypso_async.OutcomeUnknownError`;
 5. the JSON answer (numbers as ``Decimal``) is structured into the operation's model.
 """
 
@@ -23,7 +27,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiohttp
 
@@ -48,15 +52,16 @@ from ._errors import (
     error_class_for,
 )
 from ._model import converter
-from ._operation import IDEMPOTENT_LOOKUP, NO_BLIND_RETRY, Lookup, Operation
+from ._operation import Lookup, Operation
 from ._retry import RetryMode, RetryPolicy, is_ambiguous
 from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
-from .resources import AsyncResources
 
-__all__ = ["NOT_GIVEN", "AsyncCalypso"]
+__all__ = ["NOT_GIVEN", "AsyncAPIClient"]
 
 logger = logging.getLogger("calypso")
+
+_Self = TypeVar("_Self", bound="AsyncAPIClient")
 
 
 class _NotGiven:
@@ -73,7 +78,7 @@ class _NotGiven:
 
 NOT_GIVEN: Any = _NotGiven()
 
-_RAW_OPERATION = "request"
+T = TypeVar("T")
 
 
 class _Prepared:
@@ -83,7 +88,7 @@ class _Prepared:
 
     def __init__(
         self,
-        op: Operation,
+        op: Operation[Any],
         url: str,
         prefix: bytes,
         suffix: bytes,
@@ -124,8 +129,10 @@ def _is_duplicate_key(exc: BaseException) -> bool:
     return isinstance(exc, APIError) and exc.status_code < 500 and "idempotency" in exc.message.lower()
 
 
-class AsyncCalypso(AsyncResources):
-    """Async client for the Calypso Pay API.
+class AsyncAPIClient:
+    """Signing, sending, retrying and decoding: everything a call needs except the endpoints themselves.
+
+    :class:`~calypso_async.AsyncCalypso` (generated) adds the resources; use that class.
 
     >>> async with AsyncCalypso(api_key, secret_key, account="0x…") as client:  # doctest: +SKIP
     ...     account = await client.account.get()
@@ -172,7 +179,6 @@ class AsyncCalypso(AsyncResources):
         )
         self._closed = False
         self._prefixes: dict[str | None, bytes] = {}  # envelope starts by account, encoded once
-        self._init_resources()
 
     # ------------------------------------------------------------------------------------------ public
 
@@ -215,24 +221,23 @@ class AsyncCalypso(AsyncResources):
         acct = self.account_id if account is NOT_GIVEN else account
         if idempotent is None:
             idempotent = isinstance(payload, dict) and bool(payload.get("idempotencyKey"))
-        op = Operation(
-            name=_RAW_OPERATION,
+        op: Operation[Any] = Operation(
+            name="request",
             method=method.upper(),
             path=path,
             account=acct is not None,
             payload="none" if payload is None else "required",
+            blind_retry=idempotent,
+            raw=True,
         )
-        mode = RetryMode.ALL if idempotent else RetryMode.SAFE
-        return await self._call(
-            op, payload, account=acct, timeout=timeout, max_retries=max_retries, mode=mode, raw_payload=True
-        )
+        return await self._call(op, payload, account=acct, timeout=timeout, max_retries=max_retries)
 
     async def aclose(self) -> None:
         """Close the connection pool (a session you passed in is left open)."""
         self._closed = True
         await self._transport.aclose()
 
-    async def __aenter__(self) -> AsyncCalypso:
+    async def __aenter__(self: _Self) -> _Self:
         return self
 
     async def __aexit__(
@@ -241,11 +246,14 @@ class AsyncCalypso(AsyncResources):
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncCalypso(api_key={mask(self.api_key)!r}, account={self.account_id!r}, base_url={self.base_url!r})"
+        return (
+            f"{type(self).__name__}(api_key={mask(self.api_key)!r}, account={self.account_id!r}, "
+            f"base_url={self.base_url!r})"
+        )
 
     # ------------------------------------------------------------------------------------------ engine
 
-    def _resolve_account(self, op: Operation, account: str | None) -> str | None:
+    def _resolve_account(self, op: Operation[Any], account: str | None) -> str | None:
         if not op.account:
             return None
         acct = account if account is not None else self.account_id
@@ -258,28 +266,25 @@ class AsyncCalypso(AsyncResources):
 
     async def _call(
         self,
-        op: Operation,
+        op: Operation[T],
         payload: Any = None,
         *,
         account: str | None = None,
         path_params: Mapping[str, str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
-        mode: RetryMode | None = None,
-        raw_payload: bool = False,
-    ) -> Any:
+    ) -> T:
         """Run one operation. ``payload`` maps wire names to values (models, dicts, Decimals ...)."""
-        acct = account if raw_payload else self._resolve_account(op, account)
+        acct = account if op.raw else self._resolve_account(op, account)
         key: str | None = None
         if op.idempotency_field is not None:
             payload = dict(payload or {})
             key = payload.get(op.idempotency_field) or str(uuid.uuid4())
             payload[op.idempotency_field] = key
         prepared = self._prepare(op, payload, acct, path_params, timeout, key)
-        if mode is None:
-            unsafe = op.name in NO_BLIND_RETRY or (op.money_moving and op.idempotency_field is None)
-            mode = RetryMode.SAFE if unsafe else RetryMode.ALL
-        lookup = IDEMPOTENT_LOOKUP.get(op.name) if key is not None else None
+        unsafe = not op.blind_retry or (op.money_moving and op.idempotency_field is None)
+        mode = RetryMode.SAFE if unsafe else RetryMode.ALL
+        lookup = op.lookup if key is not None else None
 
         attempt: Callable[[int], Awaitable[Any]]
         if lookup is None:
@@ -299,7 +304,7 @@ class AsyncCalypso(AsyncResources):
             attempt = attempt_or_fetch
 
         try:
-            result = await self.retry_policy.run(
+            result: T = await self.retry_policy.run(
                 attempt, mode=mode, max_retries=max_retries, before_retry=self._log_retry(prepared)
             )
         except CalypsoError as exc:
@@ -307,7 +312,7 @@ class AsyncCalypso(AsyncResources):
                 exc.operation = op.name
             if key is not None:
                 exc.idempotency_key = key
-            if mode is RetryMode.SAFE and op.name != _RAW_OPERATION and is_ambiguous(exc):
+            if mode is RetryMode.SAFE and not op.raw and is_ambiguous(exc):
                 raise OutcomeUnknownError(
                     f"{op.name} failed after its request may have reached Calypso ({exc}); it has no "
                     "idempotency key, so calypso did not retry it. Check whether it happened (e.g. "
@@ -316,12 +321,12 @@ class AsyncCalypso(AsyncResources):
                 ) from exc
             raise
         if key is not None and getattr(result, "idempotency_key", key) is None:
-            result.idempotency_key = key
+            cast(Any, result).idempotency_key = key
         return result
 
     def _prepare(
         self,
-        op: Operation,
+        op: Operation[Any],
         payload: Any,
         account: str | None,
         path_params: Mapping[str, str] | None,
@@ -443,11 +448,9 @@ class AsyncCalypso(AsyncResources):
         )
 
     async def _fetch_created(self, prepared: _Prepared, lookup: Lookup) -> Any:
-        from .resources import OPERATIONS
-
         key = prepared.idempotency_key
         logger.info("%s met a duplicate key on retry; fetching what key %s created", prepared.op.name, key)
-        get_op = OPERATIONS[lookup.operation]
+        get_op = lookup.operation
         try:
             if lookup.in_list is None:
                 return await self._call(get_op, {lookup.field: key}, account=prepared.account)
