@@ -41,6 +41,17 @@ class SyncClient:
 
     _portal: ClassVar[Portal] = PORTAL
 
+    def __new__(cls, *args: Any, **options: Any) -> SyncClient:
+        # The generated constructor does not list session=/transport=; refuse them with the reason, not a TypeError.
+        for name in ("session", "transport"):
+            if options.get(name) is not None:
+                raise ValueError(
+                    f"calypso_sync.Calypso does not take {name}=: an aiohttp {name} belongs to the event loop it was "
+                    "created on, and the sync client runs every call on its own private loop, where it creates its "
+                    f"own. Use calypso_async.AsyncCalypso to bring your own {name}."
+                )
+        return super().__new__(cls)
+
     def __init__(self, **options: Any) -> None:
         self._generation = _CLOSED  # until fully built: a failed constructor leaves nothing for __del__
         if options.get("session") is not None:
