@@ -15,6 +15,7 @@ Rules (see docs/ARCHITECTURE.md and the reference's "Amounts" section):
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -22,12 +23,15 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+import attrs
+
 from ._model import Model
 
 __all__ = [
     "amount",
     "anything",
     "boolean",
+    "closed_models",
     "code_or_model",
     "codes_or_models",
     "exactly_one_of",
@@ -185,6 +189,33 @@ def codes_or_models(name: str, value: Any, cls: type[Model], *, optional: bool =
 
 def models(name: str, value: Any, cls: type[Model], *, optional: bool = False) -> list[Any] | None:
     return _sequence(name, value, optional, lambda n, v: model(n, v, cls))
+
+
+def closed_model(name: str, value: Any, cls: type[Model], required: Sequence[str] = ()) -> dict[str, Any]:
+    """An object whose fields are all known (``additionalProperties: false``): a misspelt key is refused here,
+    before sending, instead of by the server's 400."""
+    checked = model(name, value, cls)
+    data = checked.to_dict() if isinstance(checked, Model) else dict(checked or {})
+    fields = {f.metadata.get("wire", f.name): f for f in attrs.fields(cls) if f.name != "extra"}
+    for key in data:
+        if key not in fields:
+            hint = difflib.get_close_matches(str(key), list(fields), n=1)
+            maybe = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(f"{name} has no field {key!r}{maybe}; its fields are {', '.join(sorted(fields))}")
+    for wire in required:
+        if data.get(wire) is None:
+            raise ValueError(f"{name}.{wire} is required")
+    for wire, f in fields.items():
+        if wire in data and "Decimal" in str(f.type):
+            data[wire] = amount(f"{name}.{wire}", data[wire])
+    return data
+
+
+def closed_models(
+    name: str, value: Any, cls: type[Model], required: Sequence[str] = (), *, optional: bool = False
+) -> list[Any] | None:
+    """A list of :func:`closed_model` objects (mass-payout recipients)."""
+    return _sequence(name, value, optional, lambda n, v: closed_model(n, v, cls, required))
 
 
 def mapping(name: str, value: Any, *, optional: bool = False) -> dict[str, Any] | None:

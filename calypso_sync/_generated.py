@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         PaymentWidgetPGUnlimitedLinkedDTO,
     )
     from calypso_async.models.payouts import (
+        MassPayoutRecipient,
         PayoutWithdrawalResponse,
         PGDealResponseDTO,
         PublicDealResponseDTO,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
     from calypso_async.models.rates import FiatRatesResponse, PGRatesResponseDTO
     from calypso_async.models.settlement import (
         AnyResponseDTO,
+        PayoutReportResponse,
         PGSettlementWalletResponseDTO,
         SettlementWalletTransaction,
         SettlementWalletTransactionPage,
@@ -409,6 +411,8 @@ class Account(SyncResource):
 
         ``POST /api/v1/account``.
 
+        Returns the balance of every currency the account holds.
+
         Args:
             account: Account to act on; defaults to the client's.
             timeout: Seconds per attempt; defaults to the client's.
@@ -439,6 +443,8 @@ class User(SyncResource):
         """Get information about the current user.
 
         ``POST /api/v1/user/current``.
+
+        Needs no account: a cheap credentials check that also lists the account ids the key may use.
 
         Args:
             timeout: Seconds per attempt; defaults to the client's.
@@ -477,6 +483,8 @@ class Rates(SyncResource):
 
         ``POST /api/v1/rate``.
 
+        Not account-scoped. Pass currency codes (e.g. USDT_TRX).
+
         Args:
             from_currencies: Source currencies. Send plain codes (older docs sent Currency objects).
             to_currencies: Target currencies. Send plain codes (older docs sent Currency objects).
@@ -504,6 +512,8 @@ class Rates(SyncResource):
         """Get fiat exchange rates.
 
         ``POST /api/v1/rate/fiat``.
+
+        Not account-scoped.
 
         Args:
             from_: Source currency codes (older docs sent Currency objects).
@@ -545,7 +555,8 @@ class Invoices(SyncResource):
 
         ``POST /api/v1/invoice``.
 
-        Pass exactly one of ``id`` or ``idempotency_key``.
+        Pass exactly one of ``id`` or ``idempotency_key``. Re-read the invoice this way after every webhook before
+        acting on it.
 
         Args:
             id: System id of the object. Send exactly one of id and idempotencyKey.
@@ -583,6 +594,9 @@ class Invoices(SyncResource):
         """New Single Invoice.
 
         ``POST /api/v1/invoice/single/create``.
+
+        A custom expiration must be under 24 hours from now (default: 3 hours for TRON-based currencies, 1 day
+        otherwise).
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
@@ -651,6 +665,8 @@ class Invoices(SyncResource):
 
         ``POST /api/v1/invoice/single-fiat/create``.
 
+        Priced in fiat; the crypto amount is recomputed about every 15 minutes.
+
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
         ``invoices.get``.
@@ -718,6 +734,8 @@ class Invoices(SyncResource):
 
         ``POST /api/v1/invoice/bound/create``.
 
+        Accepts one payment of at least ``lower_bound``.
+
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
         ``invoices.get``.
@@ -777,6 +795,9 @@ class Invoices(SyncResource):
         """New Unlimited Invoice.
 
         ``POST /api/v1/invoice/unlimited/create``.
+
+        Accepts any number of payments of any size; archived after 3 months without deposits. Its expiration field
+        has no effect.
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
@@ -843,6 +864,8 @@ class PaymentWidgets(SyncResource):
         """Get Unlimited Linked Payment widget by ID.
 
         ``POST /api/v1/payment-widget/unlimited-linked/find``.
+
+        Re-check the widget's state this way after webhooks.
 
         Args:
             request_id: Widget key; presumably the idempotencyKey the widget was created with.
@@ -931,6 +954,8 @@ class PaymentWidgets(SyncResource):
         """Create new Single Fiat payment widget.
 
         ``POST /api/v1/payment-widget/single-fiat/create``.
+
+        The response carries the widget's idempotency key, used in the widget link.
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
@@ -1022,7 +1047,9 @@ class Payouts(SyncResource):
 
         ``POST /api/v1/payout``.
 
-        Pass exactly one of ``id`` or ``idempotency_key``.
+        Pass exactly one of ``id`` or ``idempotency_key``; a lookup by key resolves a create whose outcome is
+        unknown. Fee fields come as ``calypso_fee*`` or ``fee*`` depending on the payout's version: read whichever
+        is set.
 
         Args:
             id: System id of the object. Send exactly one of id and idempotencyKey.
@@ -1052,6 +1079,8 @@ class Payouts(SyncResource):
         """Get specific Transaction from the Payout.
 
         ``POST /api/v1/payout/withdrawal``.
+
+        Reads one withdrawal of a payout. Expect fields beyond those typed here (kept in ``extra``).
 
         Args:
             request_id: Identifies the withdrawal to read; its exact meaning is not documented.
@@ -1132,6 +1161,7 @@ class Payouts(SyncResource):
         self,
         *,
         currency: str | None = None,
+        withdrawals: Sequence[MassPayoutRecipient | Mapping[str, Any]] | None = None,
         name: str | None = None,
         comment: str | None = None,
         idempotency_key: str | None = None,
@@ -1143,6 +1173,9 @@ class Payouts(SyncResource):
         """New Mass Payout.
 
         ``POST /api/v1/payout/mass/create``.
+
+        Pass the recipients as ``withdrawals`` (``MassPayoutRecipient`` models or wire-format dicts); a misspelt
+        field is refused before sending. Creation is asynchronous: the payout starts in ``CREATION_IN_PROGRESS``.
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
@@ -1156,6 +1189,8 @@ class Payouts(SyncResource):
 
         Args:
             currency: The single currency of every payment in the mass payout.
+            withdrawals: The recipients: ``MassPayoutRecipient`` models or wire-format dicts
+                (``depositAddress``, ``amount``, ``comment``).
             name: Title of the mass payout.
             comment: Free text.
             idempotency_key: Client-generated UUID; reuse it on every retry. Generated (a UUID) when not given;
@@ -1171,6 +1206,7 @@ class Payouts(SyncResource):
         return self._portal.run(
             self._async.create_mass(
                 currency=currency,
+                withdrawals=withdrawals,
                 name=name,
                 comment=comment,
                 idempotency_key=idempotency_key,
@@ -1241,6 +1277,9 @@ class SettlementPayouts(SyncResource):
 
         ``POST /api/v1/settlement/payout``.
 
+        Like ``payouts.get``, plus blockchain fee fields. Fee fields come as ``calypso_fee*`` or ``fee*``: read
+        whichever is set.
+
         Pass exactly one of ``id`` or ``idempotency_key``.
 
         Args:
@@ -1271,6 +1310,8 @@ class SettlementPayouts(SyncResource):
         """Get a withdrawal.
 
         ``POST /api/v1/settlement/payout/withdrawals``.
+
+        Returns one withdrawal. Expect fields beyond those typed here (kept in ``extra``).
 
         Args:
             request_id: Identifies the withdrawal to read; its exact meaning is not documented.
@@ -1308,6 +1349,8 @@ class FiatWithdrawals(SyncResource):
 
         ``POST /api/v1/fiat/withdrawal/order``.
 
+        Reads one fiat-withdrawal order by its UUID.
+
         Args:
             id: Order id (UUID).
             account: Account to act on; defaults to the client's.
@@ -1335,6 +1378,9 @@ class FiatWithdrawals(SyncResource):
         """Get method.
 
         ``POST /api/v1/fiat/withdrawal/method``.
+
+        Returns a ``fixed_rate_id`` valid until ``rate_expired_date`` and per-method limits; quote again after
+        expiry.
 
         Args:
             item_id: Optional.
@@ -1411,6 +1457,8 @@ class Exchanges(SyncResource):
 
         ``POST /api/v1/exchange/pre-calculate``.
 
+        The quote has no id or expiry.
+
         Args:
             source_currency: Required.
             destination_currency: Required.
@@ -1473,6 +1521,8 @@ class Exchanges(SyncResource):
 
         ``POST /api/v1/exchange/limit``.
 
+        The limit comes back as a raw object (kept in ``extra``).
+
         Args:
             source_currency: Required.
             destination_currency: Required.
@@ -1507,6 +1557,8 @@ class Exchanges(SyncResource):
         """Create exchange.
 
         ``POST /api/v1/exchange/create``.
+
+        Executes at once (state ``IN_PROGRESS``); poll ``exchanges.get`` for the outcome.
 
         Moves funds and has no idempotency field: it is never retried after the request may have reached Calypso;
         such a failure raises ``OutcomeUnknownError``; check the outcome before calling again.
@@ -1545,6 +1597,8 @@ class Exchanges(SyncResource):
 
         ``POST /api/v1/exchange/get``.
 
+        ``id`` is the numeric id returned by ``exchanges.create``.
+
         Args:
             id: Exchange id returned by create (numeric).
             account: Account to act on; defaults to the client's.
@@ -1572,6 +1626,8 @@ class Exchanges(SyncResource):
 
         The path of this operation is not written out in Calypso's reference (it follows the pattern of its
         neighbours); if Calypso answers 404, ``client.request(path, payload)`` can call the right one.
+
+        Experimental: not publicly documented by Calypso.
 
         Args:
             source_currency: Required.
@@ -1616,6 +1672,8 @@ class CryptoToFiat(SyncResource):
 
         ``POST /api/v1/c2f/order``.
 
+        Re-read the order after ``FIAT_APPLIER_WITHDRAWAL_SUCCESS``/``FAILED`` webhooks.
+
         Args:
             order_id: Required.
             account: Account to act on; defaults to the client's.
@@ -1643,6 +1701,8 @@ class CryptoToFiat(SyncResource):
         """Fix rate.
 
         ``POST /api/v1/c2f/order/{type}/rate``.
+
+        Fixes a sale rate until ``expired_date``. Known sale types: ``CARD`` and ``SEPA``.
 
         Args:
             type: Sale type. The docs declare an enum but do not list it; CARD and SEPA are known.
@@ -1679,6 +1739,8 @@ class CryptoToFiat(SyncResource):
         """Get limit.
 
         ``POST /api/v1/c2f/order/{type}/limit``.
+
+        Minimum and maximum fiat amounts for the sale type.
 
         Args:
             type: Sale type. The docs declare an enum but do not list it; CARD and SEPA are known.
@@ -1724,6 +1786,8 @@ class Fiat(SyncResource):
 
         ``POST /api/v1/fiat/order``.
 
+        Looked up by the merchant's idempotency key; states are lower-case.
+
         Args:
             idempotency_key: Merchant's key of the order.
             account: Account to act on; defaults to the client's.
@@ -1752,6 +1816,8 @@ class Fiat(SyncResource):
         """Get method.
 
         ``POST /api/v1/fiat/method``.
+
+        Each method has its own ``fixed_rate_id`` and expiry.
 
         Args:
             currency: Required.
@@ -1810,6 +1876,9 @@ class FiatDeposits(SyncResource):
 
         ``POST /api/v1/fiat/deposit/order``.
 
+        Re-check the onramp order after every ``FIAT_DEPOSIT_*`` webhook: only ``COMPLETED`` means crypto was
+        credited (``PAID`` does not).
+
         Args:
             id: Order id (UUID).
             account: Account to act on; defaults to the client's.
@@ -1838,6 +1907,9 @@ class FiatDeposits(SyncResource):
         """Get method.
 
         ``POST /api/v1/fiat/deposit/method``.
+
+        Set ``external=True`` when you will pass your own receiving address when creating the order. The fixed rate
+        expires at ``rate_expired_date``.
 
         Args:
             item_id: Optional.
@@ -1882,6 +1954,8 @@ class FiatDeposits(SyncResource):
         """Generate key.
 
         ``POST /api/v1/fiat/deposit/key/generate``.
+
+        The key expires at ``expired_at``.
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate.
@@ -1941,6 +2015,9 @@ class CustomerPurse(SyncResource):
         """Get Customer Purse Transaction.
 
         ``POST /api/v1/customer-purse/transaction/get``.
+
+        Confirm a deposit here after ``CUSTOMER_PURSE_*`` webhooks: it is credited when its state is
+        ``CONFIRMED``/``CHECKED`` and ``translation_to_account_completed`` is true.
 
         Args:
             transaction_id: Required.
@@ -2124,6 +2201,8 @@ class CustomerPurse(SyncResource):
 
         ``POST /api/v1/customer-purse/customer/update``.
 
+        Send only the fields that change.
+
         Args:
             id: Customer to update.
             email: New e-mail; whether omitting it keeps or clears the value is not documented.
@@ -2156,6 +2235,8 @@ class CustomerPurse(SyncResource):
 
         The path of this operation is not written out in Calypso's reference (it follows the pattern of its
         neighbours); if Calypso answers 404, ``client.request(path, payload)`` can call the right one.
+
+        Blocking only flags the customer: deposits are still credited, and flagged.
 
         Args:
             customer_id: Required.
@@ -2217,6 +2298,9 @@ class CustomerPurse(SyncResource):
 
         ``POST /api/v1/customer-purse/address/get``.
 
+        Addresses expire (30 days without a deposit, 12 months after the last one): fetch one before each display
+        instead of caching it.
+
         Args:
             customer_id: Required.
             currency: Currency code; the server picks the address for that currency's chain.
@@ -2258,6 +2342,8 @@ class SettlementWallets(SyncResource):
 
         ``POST /api/v1/settlement/wallet``.
 
+        Reads one settlement wallet by its address.
+
         Args:
             address: Settlement wallet address.
             account: Account to act on; defaults to the client's.
@@ -2290,6 +2376,8 @@ class SettlementWallets(SyncResource):
         """Get transactions.
 
         ``POST /api/v1/settlement/wallet/transactions``.
+
+        Fees may be in another currency than the amount.
 
         One page. ``client.settlement_wallets.iter_transactions(...)`` walks every page lazily.
 
@@ -2400,6 +2488,9 @@ class SettlementReports(SyncResource):
 
         ``POST /api/v1/settlement/report/outgoing``.
 
+        The report comes back as ``data`` in a format Calypso does not document. Send ``zone_offset`` as an offset
+        string such as ``+00:00``, or omit it.
+
         Args:
             first_date: Start of the period.
             last_date: End of the period.
@@ -2442,6 +2533,8 @@ class SettlementReports(SyncResource):
         """Get incoming report.
 
         ``POST /api/v1/settlement/report/incoming``.
+
+        Same arguments and answer as ``settlement_reports.outgoing``.
 
         Args:
             first_date: Start of the period.
@@ -2496,10 +2589,13 @@ class Reports(SyncResource):
         account: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
-    ) -> AnyResponseDTO:
+    ) -> PayoutReportResponse:
         """Get payout report.
 
         ``POST /api/v1/report/payout``.
+
+        ``data`` holds the report as an object whose fields Calypso does not document. Send ``zone_offset`` as an
+        offset string such as ``+00:00``, or omit it.
 
         Args:
             first_date: Start of the period.
@@ -2513,7 +2609,7 @@ class Reports(SyncResource):
             timeout: Seconds per attempt; defaults to the client's.
             max_retries: Retries after the first attempt; defaults to the client's.
 
-        Returns: :class:`~calypso_async.models.AnyResponseDTO`.
+        Returns: :class:`~calypso_async.models.PayoutReportResponse`.
 
         >>> client.reports.payouts()  # doctest: +SKIP
         """
@@ -2543,6 +2639,8 @@ class Reports(SyncResource):
         """Get invoice report.
 
         ``POST /api/v1/report/invoice``.
+
+        Same arguments as ``reports.payouts``.
 
         Args:
             first_date: Start of the period.
@@ -2594,6 +2692,9 @@ class Webhooks(SyncResource):
 
         ``POST /api/v1/subscription/webhook``.
 
+        Returns every subscription with its public and secret keys, so you can reload the secret used to verify
+        deliveries.
+
         Args:
             account: Account to act on; defaults to the client's.
             timeout: Seconds per attempt; defaults to the client's.
@@ -2619,6 +2720,8 @@ class Webhooks(SyncResource):
         """Create Webhook.
 
         ``POST /api/v1/subscription/webhook/create``.
+
+        ``request_id`` is a UUID you choose that names the subscription. The answer includes the signing secret.
 
         ``request_id`` is generated (a UUID) when not given and reused unchanged on every retry, so retries cannot
         create a duplicate; when a retry meets a duplicate-key error the object is fetched with ``webhooks.list``.

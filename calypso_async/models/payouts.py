@@ -20,6 +20,7 @@ __all__ = [
     "ExtendedFeeResponseItem",
     "FeeSplit",
     "MassPayoutCreatePayload",
+    "MassPayoutRecipient",
     "PGDealResponseDTO",
     "PayoutCancellation",
     "PayoutCreatePayload",
@@ -146,8 +147,9 @@ class FeeSplit(Model):
 class MassPayoutCreatePayload(Model):
     """Create a mass payout.
 
-    Incomplete: the field carrying recipients (addresses and amounts) is not publicly documented; additional
-    properties are allowed so callers can pass it raw.
+    The field carrying recipients is not publicly documented; withdrawals (an array of MassPayoutRecipient) is our
+    choice, the name the per-recipient errors (withdrawalErrors) suggest. additionalProperties stays allowed so
+    callers can still pass other fields raw in extra.
 
     Fields this version does not know are kept in ``extra`` (wire name -> raw value).
 
@@ -157,6 +159,11 @@ class MassPayoutCreatePayload(Model):
     currency: str | None = field("currency")
     """The single currency of every payment in the mass payout."""
 
+    withdrawals: list[MassPayoutRecipient] | None = field("withdrawals")
+    """The recipients: ``MassPayoutRecipient`` models or wire-format dicts (``depositAddress``, ``amount``,
+    ``comment``).
+    """
+
     name: str | None = field("name")
     """Title of the mass payout."""
 
@@ -165,6 +172,27 @@ class MassPayoutCreatePayload(Model):
 
     idempotency_key: str | None = field("idempotencyKey")
     """Client-generated UUID; reuse it on every retry."""
+
+
+@attrs.define(kw_only=True)
+class MassPayoutRecipient(Model):
+    """One recipient of a mass payout.
+
+    Item shape not publicly documented; chosen to mirror the single payout (depositAddress, amount, comment). Closed
+    (additionalProperties false) so a misspelt field is refused before sending. No required list: Calypso reports an
+    incomplete recipient per withdrawal (withdrawalErrors), not by refusing the whole mass payout.
+
+    Schema ``MassPayoutRecipient`` (name coined by the reference); confidence: inferred.
+    """
+
+    deposit_address: str | None = field("depositAddress")
+    """Recipient address; must belong to the currency's blockchain."""
+
+    amount: Decimal | None = field("amount")
+    """Amount sent to this recipient, in the mass payout's currency."""
+
+    comment: str | None = field("comment")
+    """Free text for this payment."""
 
 
 @attrs.define(kw_only=True)

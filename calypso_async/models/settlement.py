@@ -18,6 +18,7 @@ __all__ = [
     "Duration",
     "LocalTime",
     "PGSettlementWalletResponseDTO",
+    "PayoutReportResponse",
     "PgReportRequestDTO",
     "SettlementWalletBalance",
     "SettlementWalletTransaction",
@@ -104,6 +105,21 @@ class PGSettlementWalletResponseDTO(Model):
     """Chain of the wallet (values not documented)."""
 
     balances: list[SettlementWalletBalance] | None = field("balances")
+
+
+@attrs.define(kw_only=True)
+class PayoutReportResponse(Model):
+    """Payout report.
+
+    The reference's example answers {"data": {}}: data is an object; its fields are not documented.
+
+    Fields this version does not know are kept in ``extra`` (wire name -> raw value).
+
+    Schema ``PayoutReportResponse`` (name coined by the reference); confidence: example.
+    """
+
+    data: dict[str, Any] | None = field("data")
+    """Report content: an object whose fields Calypso does not document (kept as sent)."""
 
 
 @attrs.define(kw_only=True)

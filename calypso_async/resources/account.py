@@ -31,6 +31,8 @@ class AsyncAccount(AsyncResource):
 
         ``POST /api/v1/account``.
 
+        Returns the balance of every currency the account holds.
+
         Args:
             account: Account to act on; defaults to the client's.
             timeout: Seconds per attempt; defaults to the client's.

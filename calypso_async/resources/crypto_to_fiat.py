@@ -59,6 +59,8 @@ class AsyncCryptoToFiat(AsyncResource):
 
         ``POST /api/v1/c2f/order``.
 
+        Re-read the order after ``FIAT_APPLIER_WITHDRAWAL_SUCCESS``/``FAILED`` webhooks.
+
         Args:
             order_id: Required.
             account: Account to act on; defaults to the client's.
@@ -89,6 +91,8 @@ class AsyncCryptoToFiat(AsyncResource):
         """Fix rate.
 
         ``POST /api/v1/c2f/order/{type}/rate``.
+
+        Fixes a sale rate until ``expired_date``. Known sale types: ``CARD`` and ``SEPA``.
 
         Args:
             type: Sale type. The docs declare an enum but do not list it; CARD and SEPA are known.
@@ -132,6 +136,8 @@ class AsyncCryptoToFiat(AsyncResource):
         """Get limit.
 
         ``POST /api/v1/c2f/order/{type}/limit``.
+
+        Minimum and maximum fiat amounts for the sale type.
 
         Args:
             type: Sale type. The docs declare an enum but do not list it; CARD and SEPA are known.

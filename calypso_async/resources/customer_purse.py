@@ -137,6 +137,9 @@ class AsyncCustomerPurse(AsyncResource):
 
         ``POST /api/v1/customer-purse/transaction/get``.
 
+        Confirm a deposit here after ``CUSTOMER_PURSE_*`` webhooks: it is credited when its state is
+        ``CONFIRMED``/``CHECKED`` and ``translation_to_account_completed`` is true.
+
         Args:
             transaction_id: Required.
             account: Account to act on; defaults to the client's.
@@ -328,6 +331,8 @@ class AsyncCustomerPurse(AsyncResource):
 
         ``POST /api/v1/customer-purse/customer/update``.
 
+        Send only the fields that change.
+
         Args:
             id: Customer to update.
             email: New e-mail; whether omitting it keeps or clears the value is not documented.
@@ -363,6 +368,8 @@ class AsyncCustomerPurse(AsyncResource):
 
         The path of this operation is not written out in Calypso's reference (it follows the pattern of its
         neighbours); if Calypso answers 404, ``client.request(path, payload)`` can call the right one.
+
+        Blocking only flags the customer: deposits are still credited, and flagged.
 
         Args:
             customer_id: Required.
@@ -425,6 +432,9 @@ class AsyncCustomerPurse(AsyncResource):
         """Get Customer Purse Address.
 
         ``POST /api/v1/customer-purse/address/get``.
+
+        Addresses expire (30 days without a deposit, 12 months after the last one): fetch one before each display
+        instead of caching it.
 
         Args:
             customer_id: Required.

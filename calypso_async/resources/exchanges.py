@@ -114,6 +114,8 @@ class AsyncExchanges(AsyncResource):
 
         ``POST /api/v1/exchange/pre-calculate``.
 
+        The quote has no id or expiry.
+
         Args:
             source_currency: Required.
             destination_currency: Required.
@@ -176,6 +178,8 @@ class AsyncExchanges(AsyncResource):
 
         ``POST /api/v1/exchange/limit``.
 
+        The limit comes back as a raw object (kept in ``extra``).
+
         Args:
             source_currency: Required.
             destination_currency: Required.
@@ -208,6 +212,8 @@ class AsyncExchanges(AsyncResource):
         """Create exchange.
 
         ``POST /api/v1/exchange/create``.
+
+        Executes at once (state ``IN_PROGRESS``); poll ``exchanges.get`` for the outcome.
 
         Moves funds and has no idempotency field: it is never retried after the request may have reached Calypso;
         such a failure raises ``OutcomeUnknownError``; check the outcome before calling again.
@@ -244,6 +250,8 @@ class AsyncExchanges(AsyncResource):
 
         ``POST /api/v1/exchange/get``.
 
+        ``id`` is the numeric id returned by ``exchanges.create``.
+
         Args:
             id: Exchange id returned by create (numeric).
             account: Account to act on; defaults to the client's.
@@ -276,6 +284,8 @@ class AsyncExchanges(AsyncResource):
 
         The path of this operation is not written out in Calypso's reference (it follows the pattern of its
         neighbours); if Calypso answers 404, ``client.request(path, payload)`` can call the right one.
+
+        Experimental: not publicly documented by Calypso.
 
         Args:
             source_currency: Required.

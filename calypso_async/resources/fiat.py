@@ -61,6 +61,8 @@ class AsyncFiat(AsyncResource):
 
         ``POST /api/v1/fiat/order``.
 
+        Looked up by the merchant's idempotency key; states are lower-case.
+
         Args:
             idempotency_key: Merchant's key of the order.
             account: Account to act on; defaults to the client's.
@@ -90,6 +92,8 @@ class AsyncFiat(AsyncResource):
         """Get method.
 
         ``POST /api/v1/fiat/method``.
+
+        Each method has its own ``fixed_rate_id`` and expiry.
 
         Args:
             currency: Required.

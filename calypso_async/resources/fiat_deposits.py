@@ -61,6 +61,9 @@ class AsyncFiatDeposits(AsyncResource):
 
         ``POST /api/v1/fiat/deposit/order``.
 
+        Re-check the onramp order after every ``FIAT_DEPOSIT_*`` webhook: only ``COMPLETED`` means crypto was
+        credited (``PAID`` does not).
+
         Args:
             id: Order id (UUID).
             account: Account to act on; defaults to the client's.
@@ -94,6 +97,9 @@ class AsyncFiatDeposits(AsyncResource):
         """Get method.
 
         ``POST /api/v1/fiat/deposit/method``.
+
+        Set ``external=True`` when you will pass your own receiving address when creating the order. The fixed rate
+        expires at ``rate_expired_date``.
 
         Args:
             item_id: Optional.
@@ -136,6 +142,8 @@ class AsyncFiatDeposits(AsyncResource):
         """Generate key.
 
         ``POST /api/v1/fiat/deposit/key/generate``.
+
+        The key expires at ``expired_at``.
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate.

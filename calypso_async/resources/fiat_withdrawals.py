@@ -60,6 +60,8 @@ class AsyncFiatWithdrawals(AsyncResource):
 
         ``POST /api/v1/fiat/withdrawal/order``.
 
+        Reads one fiat-withdrawal order by its UUID.
+
         Args:
             id: Order id (UUID).
             account: Account to act on; defaults to the client's.
@@ -92,6 +94,9 @@ class AsyncFiatWithdrawals(AsyncResource):
         """Get method.
 
         ``POST /api/v1/fiat/withdrawal/method``.
+
+        Returns a ``fixed_rate_id`` valid until ``rate_expired_date`` and per-method limits; quote again after
+        expiry.
 
         Args:
             item_id: Optional.

@@ -97,7 +97,8 @@ class AsyncInvoices(AsyncResource):
 
         ``POST /api/v1/invoice``.
 
-        Pass exactly one of ``id`` or ``idempotency_key``.
+        Pass exactly one of ``id`` or ``idempotency_key``. Re-read the invoice this way after every webhook before
+        acting on it.
 
         Args:
             id: System id of the object. Send exactly one of id and idempotencyKey.
@@ -138,6 +139,9 @@ class AsyncInvoices(AsyncResource):
         """New Single Invoice.
 
         ``POST /api/v1/invoice/single/create``.
+
+        A custom expiration must be under 24 hours from now (default: 3 hours for TRON-based currencies, 1 day
+        otherwise).
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
@@ -204,6 +208,8 @@ class AsyncInvoices(AsyncResource):
 
         ``POST /api/v1/invoice/single-fiat/create``.
 
+        Priced in fiat; the crypto amount is recomputed about every 15 minutes.
+
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
         ``invoices.get``.
@@ -269,6 +275,8 @@ class AsyncInvoices(AsyncResource):
 
         ``POST /api/v1/invoice/bound/create``.
 
+        Accepts one payment of at least ``lower_bound``.
+
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
         ``invoices.get``.
@@ -326,6 +334,9 @@ class AsyncInvoices(AsyncResource):
         """New Unlimited Invoice.
 
         ``POST /api/v1/invoice/unlimited/create``.
+
+        Accepts any number of payments of any size; archived after 3 months without deposits. Its expiration field
+        has no effect.
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with

@@ -87,6 +87,8 @@ class AsyncPaymentWidgets(AsyncResource):
 
         ``POST /api/v1/payment-widget/unlimited-linked/find``.
 
+        Re-check the widget's state this way after webhooks.
+
         Args:
             request_id: Widget key; presumably the idempotencyKey the widget was created with.
             account: Account to act on; defaults to the client's.
@@ -173,6 +175,8 @@ class AsyncPaymentWidgets(AsyncResource):
         """Create new Single Fiat payment widget.
 
         ``POST /api/v1/payment-widget/single-fiat/create``.
+
+        The response carries the widget's idempotency key, used in the widget link.
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from .. import _validate as _v
 from .._operation import Lookup, Operation
 from .._resource import AsyncResource
-from ..models.payouts import PayoutWithdrawalResponse, PublicDealResponseDTO
+from ..models.payouts import MassPayoutRecipient, PayoutWithdrawalResponse, PublicDealResponseDTO
 
 __all__ = [
     "PAYOUTS_CREATE",
@@ -101,7 +101,9 @@ class AsyncPayouts(AsyncResource):
 
         ``POST /api/v1/payout``.
 
-        Pass exactly one of ``id`` or ``idempotency_key``.
+        Pass exactly one of ``id`` or ``idempotency_key``; a lookup by key resolves a create whose outcome is
+        unknown. Fee fields come as ``calypso_fee*`` or ``fee*`` depending on the payout's version: read whichever
+        is set.
 
         Args:
             id: System id of the object. Send exactly one of id and idempotencyKey.
@@ -132,6 +134,8 @@ class AsyncPayouts(AsyncResource):
         """Get specific Transaction from the Payout.
 
         ``POST /api/v1/payout/withdrawal``.
+
+        Reads one withdrawal of a payout. Expect fields beyond those typed here (kept in ``extra``).
 
         Args:
             request_id: Identifies the withdrawal to read; its exact meaning is not documented.
@@ -213,6 +217,7 @@ class AsyncPayouts(AsyncResource):
         self,
         *,
         currency: str | None = None,
+        withdrawals: Sequence[MassPayoutRecipient | Mapping[str, Any]] | None = None,
         name: str | None = None,
         comment: str | None = None,
         idempotency_key: str | None = None,
@@ -224,6 +229,9 @@ class AsyncPayouts(AsyncResource):
         """New Mass Payout.
 
         ``POST /api/v1/payout/mass/create``.
+
+        Pass the recipients as ``withdrawals`` (``MassPayoutRecipient`` models or wire-format dicts); a misspelt
+        field is refused before sending. Creation is asynchronous: the payout starts in ``CREATION_IN_PROGRESS``.
 
         ``idempotency_key`` is generated (a UUID) when not given and reused unchanged on every retry, so retries
         cannot create a duplicate; when a retry meets a duplicate-key error the object is fetched with
@@ -237,6 +245,8 @@ class AsyncPayouts(AsyncResource):
 
         Args:
             currency: The single currency of every payment in the mass payout.
+            withdrawals: The recipients: ``MassPayoutRecipient`` models or wire-format dicts
+                (``depositAddress``, ``amount``, ``comment``).
             name: Title of the mass payout.
             comment: Free text.
             idempotency_key: Client-generated UUID; reuse it on every retry. Generated (a UUID) when not given;
@@ -251,6 +261,7 @@ class AsyncPayouts(AsyncResource):
         """
         payload: dict[str, Any] = {
             "currency": _v.string("currency", currency, optional=True),
+            "withdrawals": _v.closed_models("withdrawals", withdrawals, MassPayoutRecipient, (), optional=True),
             "name": _v.string("name", name, optional=True),
             "comment": _v.string("comment", comment, optional=True),
             "idempotencyKey": _v.key("idempotency_key", idempotency_key),

@@ -51,6 +51,8 @@ class AsyncRates(AsyncResource):
 
         ``POST /api/v1/rate``.
 
+        Not account-scoped. Pass currency codes (e.g. USDT_TRX).
+
         Args:
             from_currencies: Source currencies. Send plain codes (older docs sent Currency objects).
             to_currencies: Target currencies. Send plain codes (older docs sent Currency objects).
@@ -78,6 +80,8 @@ class AsyncRates(AsyncResource):
         """Get fiat exchange rates.
 
         ``POST /api/v1/rate/fiat``.
+
+        Not account-scoped.
 
         Args:
             from_: Source currency codes (older docs sent Currency objects).

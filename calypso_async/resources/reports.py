@@ -10,18 +10,18 @@ from typing import Any
 from .. import _validate as _v
 from .._operation import Operation
 from .._resource import AsyncResource
-from ..models.settlement import AnyResponseDTO, ZoneOffset
+from ..models.settlement import AnyResponseDTO, PayoutReportResponse, ZoneOffset
 
 __all__ = ["REPORTS_INVOICES", "REPORTS_PAYOUTS", "AsyncReports"]
 
 
-REPORTS_PAYOUTS: Operation[AnyResponseDTO] = Operation(
+REPORTS_PAYOUTS: Operation[PayoutReportResponse] = Operation(
     name="reports.payouts",
     method="POST",
     path="/api/v1/report/payout",
     account=True,
     payload="required",
-    response=AnyResponseDTO,
+    response=PayoutReportResponse,
 )
 """``reports.payouts``: Get payout report."""
 
@@ -54,10 +54,13 @@ class AsyncReports(AsyncResource):
         account: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
-    ) -> AnyResponseDTO:
+    ) -> PayoutReportResponse:
         """Get payout report.
 
         ``POST /api/v1/report/payout``.
+
+        ``data`` holds the report as an object whose fields Calypso does not document. Send ``zone_offset`` as an
+        offset string such as ``+00:00``, or omit it.
 
         Args:
             first_date: Start of the period.
@@ -71,7 +74,7 @@ class AsyncReports(AsyncResource):
             timeout: Seconds per attempt; defaults to the client's.
             max_retries: Retries after the first attempt; defaults to the client's.
 
-        Returns: :class:`~calypso_async.models.AnyResponseDTO`.
+        Returns: :class:`~calypso_async.models.PayoutReportResponse`.
 
         >>> await client.reports.payouts()  # doctest: +SKIP
         """
@@ -99,6 +102,8 @@ class AsyncReports(AsyncResource):
         """Get invoice report.
 
         ``POST /api/v1/report/invoice``.
+
+        Same arguments as ``reports.payouts``.
 
         Args:
             first_date: Start of the period.

@@ -55,6 +55,9 @@ class AsyncSettlementPayouts(AsyncResource):
 
         ``POST /api/v1/settlement/payout``.
 
+        Like ``payouts.get``, plus blockchain fee fields. Fee fields come as ``calypso_fee*`` or ``fee*``: read
+        whichever is set.
+
         Pass exactly one of ``id`` or ``idempotency_key``.
 
         Args:
@@ -88,6 +91,8 @@ class AsyncSettlementPayouts(AsyncResource):
         """Get a withdrawal.
 
         ``POST /api/v1/settlement/payout/withdrawals``.
+
+        Returns one withdrawal. Expect fields beyond those typed here (kept in ``extra``).
 
         Args:
             request_id: Identifies the withdrawal to read; its exact meaning is not documented.

@@ -59,6 +59,9 @@ class AsyncSettlementReports(AsyncResource):
 
         ``POST /api/v1/settlement/report/outgoing``.
 
+        The report comes back as ``data`` in a format Calypso does not document. Send ``zone_offset`` as an offset
+        string such as ``+00:00``, or omit it.
+
         Args:
             first_date: Start of the period.
             last_date: End of the period.
@@ -99,6 +102,8 @@ class AsyncSettlementReports(AsyncResource):
         """Get incoming report.
 
         ``POST /api/v1/settlement/report/incoming``.
+
+        Same arguments and answer as ``settlement_reports.outgoing``.
 
         Args:
             first_date: Start of the period.

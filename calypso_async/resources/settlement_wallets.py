@@ -57,6 +57,8 @@ class AsyncSettlementWallets(AsyncResource):
 
         ``POST /api/v1/settlement/wallet``.
 
+        Reads one settlement wallet by its address.
+
         Args:
             address: Settlement wallet address.
             account: Account to act on; defaults to the client's.
@@ -92,6 +94,8 @@ class AsyncSettlementWallets(AsyncResource):
         """Get transactions.
 
         ``POST /api/v1/settlement/wallet/transactions``.
+
+        Fees may be in another currency than the amount.
 
         One page. ``client.settlement_wallets.iter_transactions(...)`` walks every page lazily.
 

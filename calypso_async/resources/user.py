@@ -36,6 +36,8 @@ class AsyncUser(AsyncResource):
 
         ``POST /api/v1/user/current``.
 
+        Needs no account: a cheap credentials check that also lists the account ids the key may use.
+
         Args:
             timeout: Seconds per attempt; defaults to the client's.
             max_retries: Retries after the first attempt; defaults to the client's.

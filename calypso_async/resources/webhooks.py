@@ -62,6 +62,9 @@ class AsyncWebhooks(AsyncResource):
 
         ``POST /api/v1/subscription/webhook``.
 
+        Returns every subscription with its public and secret keys, so you can reload the secret used to verify
+        deliveries.
+
         Args:
             account: Account to act on; defaults to the client's.
             timeout: Seconds per attempt; defaults to the client's.
@@ -87,6 +90,8 @@ class AsyncWebhooks(AsyncResource):
         """Create Webhook.
 
         ``POST /api/v1/subscription/webhook/create``.
+
+        ``request_id`` is a UUID you choose that names the subscription. The answer includes the signing secret.
 
         ``request_id`` is generated (a UUID) when not given and reused unchanged on every retry, so retries cannot
         create a duplicate; when a retry meets a duplicate-key error the object is fetched with ``webhooks.list``.

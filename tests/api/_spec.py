@@ -46,7 +46,7 @@ class Arg:
     wire: str
     schema: dict[str, Any]
     required: bool
-    kind: str  # str, datetime, decimal, int, bool, strings, codes, model, code_or_model, mapping, any, path
+    kind: str  # str, datetime, decimal, int, bool, strings, codes, model, models, code_or_model, mapping, any, path
     idempotency: bool = False
     one_of: bool = False
 
@@ -78,6 +78,9 @@ class Arg:
             return {"equals": "x", "in": ["a"]}, {"equals": "x", "in": ["a"]}
         if self.kind == "mapping":
             return {"k": "v"}, {"k": "v"}
+        if self.kind == "models":
+            item = {"depositAddress": "TQ5Xr8A7kUmTfLJ5yVvJ6GkUe7wJ9pYz3N", "amount": Decimal("1.5")}
+            return [item], [item]
         return "SELL", "SELL"
 
 
@@ -105,7 +108,7 @@ def kind_of(schema: dict[str, Any]) -> str:
         return "bool"
     if kind == "array":
         item = kind_of(schema.get("items", {}))
-        return {"str": "strings", "code_or_model": "codes"}[item]
+        return {"str": "strings", "code_or_model": "codes", "model": "models"}[item]
     if kind == "object":
         return "mapping"
     return "any"
