@@ -14,6 +14,7 @@ Rules this module enforces for every model (generated ones in :mod:`calypso_asyn
 
 from __future__ import annotations
 
+import linecache
 import types
 import typing
 from collections.abc import Callable
@@ -339,7 +340,12 @@ def _compile_fast_path(
         lines.append("    return obj")
     else:
         lines.append(f"    return _cls(extra={{}}, {', '.join(args)})")
-    exec(compile("\n".join(lines), f"<calypso structure {cls.__qualname__}>", "exec"), namespace)
+    source = "\n".join(lines) + "\n"
+    filename = f"<calypso structure {cls.__module__}.{cls.__qualname__}>"
+    # Registered with linecache (mtime None: never evicted by checkcache) so that tracebacks, pdb and
+    # inspect.getsource show the generated lines instead of nothing.
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    exec(compile(source, filename, "exec"), namespace)
     fast: Callable[[Any, Any], Model] = namespace["structure_fast"]
     return fast
 
