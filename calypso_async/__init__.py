@@ -27,12 +27,12 @@ from ._errors import (
     WebhookPayloadError,
     WebhookSignatureError,
 )
-from ._model import Model, OpenEnum
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._model import Model, OpenEnum
     from ._poller import (
         AccountSnapshot,
         BalanceChange,
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "Model": "_model",
+    "OpenEnum": "_model",
     "BalancePoller": "_poller",
     "BalanceChange": "_poller",
     "PollError": "_poller",
@@ -70,8 +72,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    # Webhook helpers load on first use: most processes that call the API never receive a webhook, and the
-    # generated event classes would otherwise add to every import.
+    # Loaded on first use: most processes that call the API never receive a webhook (the generated event
+    # classes are costly), and the models' converter (cattrs) is needed only once a call is made.
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'calypso_async' has no attribute {name!r}")

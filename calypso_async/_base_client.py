@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import aiohttp
 
@@ -51,13 +51,14 @@ from ._errors import (
     OutcomeUnknownError,
     error_class_for,
 )
-from ._model import converter
-from ._operation import Lookup, Operation
 from ._retry import RetryMode, RetryPolicy, is_ambiguous
 from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 
 __all__ = ["NOT_GIVEN", "AsyncAPIClient"]
+
+if TYPE_CHECKING:
+    from ._operation import Lookup, Operation
 
 logger = logging.getLogger("calypso")
 
@@ -221,6 +222,8 @@ class AsyncAPIClient:
         acct = self.account_id if account is NOT_GIVEN else account
         if idempotent is None:
             idempotent = isinstance(payload, dict) and bool(payload.get("idempotencyKey"))
+        from ._operation import Operation
+
         op: Operation[Any] = Operation(
             name="request",
             method=method.upper(),
@@ -344,6 +347,8 @@ class AsyncAPIClient:
         else:
             if isinstance(payload, dict):
                 payload = {k: v for k, v in payload.items() if v is not None}
+            from ._model import converter  # cattrs: loaded with the first call, not with the package
+
             suffix = b',"payload":' + _json.dumps(converter.unstructure(payload)) + b"}"
         effective_timeout = self.timeout if timeout is None else float(timeout)
         if effective_timeout <= 0:
@@ -409,6 +414,8 @@ class AsyncAPIClient:
         if op.response is None:
             return data
         try:
+            from ._model import converter
+
             return converter.structure(data, op.response)
         except Exception as exc:
             raise InvalidResponseError(

@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
-from . import _validate
 from ._errors import InvalidResponseError
 
 __all__ = ["DEFAULT_PAGE_SIZE", "PageLike", "paginate"]
@@ -59,6 +58,8 @@ async def paginate(
 
     ``page_size`` must be 1..1000 (checked when iteration starts, before the first request).
     """
+    from . import _validate  # pulls in the models' converter: loaded on first use, not at import
+
     size = _validate.page_size(page_size)
     number = _validate.integer("first_page", first_page)
     assert number is not None

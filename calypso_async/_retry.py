@@ -22,10 +22,12 @@ import asyncio
 import enum
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-import tenacity
+
+if TYPE_CHECKING:
+    import tenacity
 
 from ._errors import APIConnectionError, APIError, InvalidResponseError, RateLimitError, ServerError
 
@@ -104,6 +106,8 @@ class RetryPolicy:
             if retries <= 0 or not is_retryable(exc, mode):
                 raise
             first_failure: BaseException = exc
+
+        import tenacity  # only once a retry is due: keeps tenacity out of the import of calypso
 
         counter = {"n": 1}
 

@@ -26,6 +26,8 @@ Where it works:
 * exit: ``close()`` or ``with``; clients left open are closed on their loop by an ``atexit`` hook, silently.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from calypso_async import (
     NOT_GIVEN,
     APIConnectionError,
@@ -38,12 +40,9 @@ from calypso_async import (
     DuplicateIdempotencyKeyError,
     InvalidResponseError,
     InvalidTimestampError,
-    Model,
     NotFoundError,
-    OpenEnum,
     OutcomeUnknownError,
     RateLimitError,
-    RetryPolicy,
     ServerClock,
     ServerError,
     StructureError,
@@ -53,14 +52,48 @@ from calypso_async import (
     __version__,
 )
 from calypso_async import models as _async_models
-from calypso_async.models import *  # noqa: F403  (every model, as in calypso_async.models)
-from calypso_async.webhooks import WebhookEvent, construct_event, dedup_key, handle_webhook, verify_signature
 
-from . import models as models
-from . import resources as resources
 from ._generated import Calypso
-from ._poller import BalancePoller
 from ._portal import SyncIterator
+
+if TYPE_CHECKING:
+    from calypso_async import Model, OpenEnum, RetryPolicy
+    from calypso_async.models import *  # noqa: F403  (every model, as in calypso_async.models)
+    from calypso_async.webhooks import WebhookEvent, construct_event, dedup_key, handle_webhook, verify_signature
+
+    from . import models as models
+    from . import resources as resources
+    from ._poller import BalancePoller
+
+_LAZY = {
+    "Model": "calypso_async",
+    "OpenEnum": "calypso_async",
+    "RetryPolicy": "calypso_async",
+    "WebhookEvent": "calypso_async.webhooks",
+    "construct_event": "calypso_async.webhooks",
+    "dedup_key": "calypso_async.webhooks",
+    "handle_webhook": "calypso_async.webhooks",
+    "verify_signature": "calypso_async.webhooks",
+    "BalancePoller": "calypso_sync._poller",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Models, webhook helpers, the poller and the submodules load on first use, so that ``import calypso_sync``
+    # costs little more than ``import aiohttp``.
+    import importlib
+
+    if name in ("models", "resources"):
+        value: Any = importlib.import_module(f"{__name__}.{name}")
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _async_models.__all__:
+        value = getattr(_async_models, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "NOT_GIVEN",

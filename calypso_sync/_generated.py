@@ -11,11 +11,9 @@ Regenerate with ``python -m scripts.codegen``.
 from __future__ import annotations
 
 import functools
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from calypso_async._base_client import NOT_GIVEN
-from calypso_async._clock import ServerClock
 from calypso_async._config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -23,7 +21,6 @@ from calypso_async._config import (
     DEFAULT_TIMEOUT,
 )
 from calypso_async._paging import DEFAULT_PAGE_SIZE
-from calypso_async._retry import RetryPolicy
 from calypso_sync._base import SyncClient, SyncResource
 from calypso_sync._portal import SyncIterator
 
@@ -31,7 +28,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime
     from decimal import Decimal
+    from types import TracebackType
+    from typing import Any
 
+    from calypso_async._clock import ServerClock
+    from calypso_async._retry import RetryPolicy
     from calypso_async.models._common import Currency
     from calypso_async.models.account import AccountResponseDTO, PGCompanyUserFullInfoDTO
     from calypso_async.models.customer_purse import (

@@ -12,12 +12,12 @@ rewritten in place, elsewhere (CI logs, pipes) each update is a line of its own.
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
 from .. import _json
-from .._model import Model, unstructure
 
 __all__ = [
     "Progress",
@@ -52,7 +52,7 @@ def format_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, (list, tuple)):
         return ", ".join(format_value(item) for item in value) if value else "-"
-    if isinstance(value, Model):
+    if _is_model(value):
         return dumps_json_line(value)
     if isinstance(value, Mapping):
         return dumps_json_line(value)
@@ -62,9 +62,16 @@ def format_value(value: Any) -> str:
 # ------------------------------------------------------------------------------------------------- JSON
 
 
+def _is_model(value: Any) -> bool:
+    """``isinstance(value, Model)`` without importing the models' converter (``calypso --help`` stays fast):
+    no model can exist before ``calypso_async._model`` is loaded."""
+    module = sys.modules.get("calypso_async._model")
+    return module is not None and isinstance(value, module.Model)
+
+
 def to_plain(value: Any) -> Any:
     """Models -> wire dicts (camelCase), datetimes -> ISO text; Decimals stay Decimals."""
-    if isinstance(value, Model):
+    if _is_model(value):
         return value.to_dict()
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
@@ -76,6 +83,8 @@ def to_plain(value: Any) -> Any:
         return Decimal(repr(value))
     if isinstance(value, (str, int, Decimal)) or value is None:
         return value
+    from .._model import unstructure
+
     return unstructure(value)
 
 

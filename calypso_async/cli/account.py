@@ -15,13 +15,15 @@ import contextlib
 import datetime as _dt
 import signal
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncCalypso
-from .._poller import BalanceChange, BalancePoller, PollError
-from ..models import AccountResponseDTO
 from ._base import EXIT_OK, Context, describe_error, non_negative_int, positive_float
 from ._output import dumps_json_line, format_amount, render_table
+
+if TYPE_CHECKING:
+    from .._poller import BalanceChange, PollError
+    from ..models import AccountResponseDTO
 
 __all__ = ["register"]
 
@@ -280,6 +282,8 @@ def _watch(ctx: Context) -> int:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGTERM, stop.set)
+        from .._poller import BalancePoller, PollError  # loaded by --watch only, not by every command
+
         poller = BalancePoller(
             client,
             [a.account or "" for a in answers],

@@ -9,13 +9,15 @@ confirmation unless ``--yes``.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncCalypso
 from .._errors import CalypsoError, OutcomeUnknownError
-from ..models import ExchangeDTO
 from ._base import EXIT_OK, Context, UsageError, amount_arg, set_hint
 from ._output import format_amount
+
+if TYPE_CHECKING:
+    from ..models import ExchangeDTO
 
 __all__ = ["register"]
 

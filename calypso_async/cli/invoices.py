@@ -7,12 +7,14 @@ support and scripts need it as much as the id; ``--idempotency-key`` lets a scri
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncCalypso
-from ..models import InvoiceDTO
 from ._base import EXIT_OK, Context, UsageError, amount_arg, iso_datetime
 from ._output import format_amount
+
+if TYPE_CHECKING:
+    from ..models import InvoiceDTO
 
 __all__ = ["invoice_pairs", "register"]
 

@@ -20,11 +20,10 @@ import io
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncCalypso
 from .._errors import APIConnectionError, CalypsoError, InvalidResponseError, ServerError
-from ..models import PublicDealResponseDTO
 from ._base import (
     EXIT_API_ERROR,
     EXIT_CONNECTION,
@@ -37,6 +36,9 @@ from ._base import (
     set_hint,
 )
 from ._output import format_amount, render_table
+
+if TYPE_CHECKING:
+    from ..models import PublicDealResponseDTO
 
 __all__ = ["FINAL_STATES", "read_recipients", "register"]
 

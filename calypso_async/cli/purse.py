@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncCalypso
-from ..models import PGTransactionDTO
 from ._base import EXIT_OK, Context, non_negative_int, positive_int
 from ._output import dumps_json_line, format_value, render_table
+
+if TYPE_CHECKING:
+    from ..models import PGTransactionDTO
 
 __all__ = ["CSV_COLUMNS", "register"]
 

@@ -152,8 +152,17 @@ def render(api: API, engine: Engine) -> str:
     for resource in api.resources:
         resource_lines += ["", "", *render_resource(resource)]
     client_lines = render_client(api, engine)
-    runtime = [f"import {m}" if a is None else f"from {m} import {a}" for m, a in sorted(set(engine.imports.values()))]
-    typing_only = [f"from collections.abc import {', '.join(sorted(n for n in names if n in ('Mapping', 'Sequence')))}"]
+    defaults = " ".join(str(p.default) for p in [*engine.init, *(q for m in engine.methods for q in m.params)])
+    at_runtime = {n for n in engine.imports if re.search(rf"\b{re.escape(n)}\b", defaults)}  # defaults run at def time
+
+    def line(module: str, attr: str | None) -> str:
+        return f"import {module}" if attr is None else f"from {module} import {attr}"
+
+    runtime = sorted({line(*engine.imports[n]) for n in at_runtime})
+    typing_only = sorted({line(*t) for n, t in engine.imports.items() if n not in at_runtime})
+    typing_only += [
+        f"from collections.abc import {', '.join(sorted(n for n in names if n in ('Mapping', 'Sequence')))}"
+    ]
     typing_only += [f"from {m} import {n}" for n, m in (("datetime", "datetime"), ("Decimal", "decimal")) if n in names]
     for area, models in sorted(model_imports(api, names).items()):
         typing_only.append(f"from calypso_async.models.{area} import {', '.join(models)}")
