@@ -26,9 +26,7 @@ __all__ = [
 class ByIdOrIdempotencyKeyRequestDTO(Model):
     """Selects an object by system id or by the idempotencyKey it was created with.
 
-    Shared by the Invoice and Payout groups; merged. Exactly one of the two fields must be sent.
-
-    Schema ``ByIdOrIdempotencyKeyRequestDTO``; confidence: openapi.
+    Exactly one of ``id`` / ``idempotency_key`` must be sent.
     """
 
     id: str | None = field("id")
@@ -40,12 +38,7 @@ class ByIdOrIdempotencyKeyRequestDTO(Model):
 
 @attrs.define(kw_only=True)
 class Currency(Model):
-    """Platform description of a currency.
-
-    Seen in Rate and Exchange examples (identical there; merged). No field is described in the docs.
-
-    Schema ``Currency``; confidence: example.
-    """
+    """Platform description of a currency."""
 
     name: str | None = field("name")
 
@@ -80,10 +73,7 @@ class Currency(Model):
 
 @attrs.define(kw_only=True)
 class EnumFilter(Model):
-    """Criteria on an enum field: StringFilter without contains/doesNotContain.
-
-    Schema ``EnumFilter`` (name coined by the reference); confidence: example.
-    """
+    """Criteria on an enum field: StringFilter without contains/doesNotContain."""
 
     equals: str | None = field("equals")
 
@@ -99,12 +89,7 @@ class EnumFilter(Model):
 
 @attrs.define(kw_only=True)
 class NetworkData(Model):
-    """Network information of a currency.
-
-    Appears identically in Rate and Exchange examples; merged.
-
-    Schema ``NetworkData`` (name coined by the reference); confidence: example.
-    """
+    """Network information of a currency."""
 
     front_name: str | None = field("frontName")
 
@@ -113,12 +98,7 @@ class NetworkData(Model):
 
 @attrs.define(kw_only=True)
 class PageRequestFields(Model):
-    """Paging fields that find-style payloads carry flat (not nested).
-
-    Reference shape only; the find payloads repeat these fields inline.
-
-    Schema ``PageRequestFields`` (name coined by the reference); confidence: example.
-    """
+    """Paging fields that find-style payloads carry flat (not nested)."""
 
     page_number: int | None = field("pageNumber")
     """Page to return; whether the first page is 0 or 1 is not documented."""
@@ -135,13 +115,7 @@ class PageRequestFields(Model):
 
 @attrs.define(kw_only=True)
 class PublicGatewayErrorResponse(Model):
-    """Error body returned with HTTP 400/500 (and presumably other non-2xx statuses).
-
-    Referenced by every operation; its formal definition is not public. Every group agrees on errorCode and message;
-    traceId is added as an optional, unconfirmed field.
-
-    Schema ``PublicGatewayErrorResponse``; confidence: guide.
-    """
+    """Error body returned with HTTP 400/500 (and presumably other non-2xx statuses)."""
 
     error_code: str | None = field("errorCode")
     """Zero-padded numeric code as a string, e.g. "003". Keep it a string."""

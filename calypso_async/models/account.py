@@ -23,12 +23,7 @@ __all__ = [
 
 @attrs.define(kw_only=True)
 class AccountBalance(Model):
-    """Balance of one currency.
-
-    Properties come from a guide; further fields may exist.
-
-    Schema ``AccountBalance`` (name coined by the reference); confidence: guide.
-    """
+    """Balance of one currency."""
 
     currency: str | None = field("currency")
     """Currency code, e.g. USDT_TRX, BTC, ETH."""
@@ -39,12 +34,7 @@ class AccountBalance(Model):
 
 @attrs.define(kw_only=True)
 class AccountResponseDTO(Model):
-    """An account and its balances.
-
-    Only four properties are known; more may exist.
-
-    Schema ``AccountResponseDTO``; confidence: openapi.
-    """
+    """An account and its balances."""
 
     account: str | None = field("account")
 
@@ -59,10 +49,7 @@ class AccountResponseDTO(Model):
 
 @attrs.define(kw_only=True)
 class PGAccountPermissionGroups(Model):
-    """Permission groups the user holds on one account.
-
-    Schema ``PGAccountPermissionGroups``; confidence: example.
-    """
+    """Permission groups the user holds on one account."""
 
     account_id: str | None = field("accountId")
 
@@ -73,10 +60,7 @@ class PGAccountPermissionGroups(Model):
 
 @attrs.define(kw_only=True)
 class PGAccountResponseDTO(Model):
-    """An account the key may use.
-
-    Schema ``PGAccountResponseDTO``; confidence: example.
-    """
+    """An account the key may use."""
 
     account: str | None = field("account")
 
@@ -85,10 +69,7 @@ class PGAccountResponseDTO(Model):
 
 @attrs.define(kw_only=True)
 class PGCompanyUserFullInfoDTO(Model):
-    """The API key owner: user, permissions and usable accounts.
-
-    Schema ``PGCompanyUserFullInfoDTO``; confidence: openapi.
-    """
+    """The API key owner: user, permissions and usable accounts."""
 
     user_full_info: PGUserFullInfoDTO | None = field("userFullInfo")
 
@@ -101,10 +82,7 @@ class PGCompanyUserFullInfoDTO(Model):
 
 @attrs.define(kw_only=True)
 class PGUserFullInfoDTO(Model):
-    """User profile of the API key owner.
-
-    Schema ``PGUserFullInfoDTO``; confidence: example.
-    """
+    """User profile of the API key owner."""
 
     id: str | None = field("id")
 
@@ -123,12 +101,7 @@ class PGUserFullInfoDTO(Model):
 
 @attrs.define(kw_only=True)
 class PermissionGroup(Model):
-    """One permission group.
-
-    permissionData is a string-to-string map.
-
-    Schema ``PermissionGroup`` (name coined by the reference); confidence: example.
-    """
+    """One permission group."""
 
     group_id: int | None = field("groupId")
 

@@ -30,20 +30,14 @@ __all__ = [
 
 @attrs.define(kw_only=True)
 class ByTransactionIdRequestDTO(Model):
-    """Selects a customer-purse transaction.
-
-    Schema ``ByTransactionIdRequestDTO``; confidence: openapi.
-    """
+    """Selects a customer-purse transaction."""
 
     transaction_id: str | None = field("transactionId")
 
 
 @attrs.define(kw_only=True)
 class CreateCustomerPayload(Model):
-    """Create a customer; every field optional.
-
-    Schema ``CreateCustomerPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Create a customer; every field optional."""
 
     email: str | None = field("email")
 
@@ -52,12 +46,7 @@ class CreateCustomerPayload(Model):
 
 @attrs.define(kw_only=True)
 class CustomerDTO(Model):
-    """A customer (end user of the merchant).
-
-    The reference lists id, description, externalId and blocked; guides also show email.
-
-    Schema ``CustomerDTO`` (name coined by the reference); confidence: guide.
-    """
+    """A customer (end user of the merchant)."""
 
     id: str | None = field("id")
 
@@ -75,20 +64,14 @@ class CustomerDTO(Model):
 
 @attrs.define(kw_only=True)
 class CustomerIdPayload(Model):
-    """Selects a customer.
-
-    Schema ``CustomerIdPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Selects a customer."""
 
     customer_id: str | None = field("customerId")
 
 
 @attrs.define(kw_only=True)
 class FindCustomerPurseTransactionsPayload(Model):
-    """Search customer-purse transactions (paging fields flat).
-
-    Schema ``FindCustomerPurseTransactionsPayload`` (name coined by the reference); confidence: example.
-    """
+    """Search customer-purse transactions (paging fields flat)."""
 
     customer_id: str | None = field("customerId")
 
@@ -112,22 +95,14 @@ class FindCustomerPurseTransactionsPayload(Model):
 
 @attrs.define(kw_only=True)
 class GetCustomerPursesPayload(Model):
-    """Selects the customer whose purses are listed.
-
-    Presumed; not documented.
-
-    Schema ``GetCustomerPursesPayload`` (name coined by the reference); confidence: inferred.
-    """
+    """Selects the customer whose purses are listed."""
 
     customer_id: str | None = field("customerId")
 
 
 @attrs.define(kw_only=True)
 class GetPurseAddressPayload(Model):
-    """Customer and currency whose deposit address is wanted.
-
-    Schema ``GetPurseAddressPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Customer and currency whose deposit address is wanted."""
 
     customer_id: str | None = field("customerId")
 
@@ -137,10 +112,7 @@ class GetPurseAddressPayload(Model):
 
 @attrs.define(kw_only=True)
 class PGTransactionDTO(Model):
-    """A deposit to a customer purse.
-
-    Schema ``PGTransactionDTO``; confidence: openapi.
-    """
+    """A deposit to a customer purse."""
 
     id: str | None = field("id")
 
@@ -167,12 +139,7 @@ class PGTransactionDTO(Model):
 
 @attrs.define(kw_only=True)
 class PGTransactionPage(Model):
-    """One page of customer-purse transactions.
-
-    total counts pages; totalElements counts items.
-
-    Schema ``PGTransactionPage`` (name coined by the reference); confidence: openapi.
-    """
+    """One page of customer-purse transactions."""
 
     result: list[PGTransactionDTO] | None = field("result")
     """Items of this page."""
@@ -192,12 +159,7 @@ class PGTransactionPage(Model):
 
 @attrs.define(kw_only=True)
 class PurseAddressDTO(Model):
-    """A customer deposit address.
-
-    Older docs return only address.
-
-    Schema ``PurseAddressDTO`` (name coined by the reference); confidence: guide.
-    """
+    """A customer deposit address."""
 
     id: str | None = field("id")
     """Id of the deposit address (purseId)."""
@@ -208,13 +170,7 @@ class PurseAddressDTO(Model):
 
 @attrs.define(kw_only=True)
 class StringFilter(Model):
-    """Criteria on a string field; send only the keys you need (AND-combined).
-
-    Defined twice with the same fields (paging conventions and Customer Purse search); merged. Expected to apply to
-    other find calls too.
-
-    Schema ``StringFilter`` (name coined by the reference); confidence: example.
-    """
+    """Criteria on a string field; send only the keys you need (AND-combined)."""
 
     equals: str | None = field("equals")
 
@@ -234,10 +190,7 @@ class StringFilter(Model):
 
 @attrs.define(kw_only=True)
 class TransactionStateFilter(Model):
-    """EnumFilter applied to transactionState values.
-
-    Schema ``TransactionStateFilter`` (name coined by the reference); confidence: example.
-    """
+    """EnumFilter applied to transactionState values."""
 
     equals: PurseTransactionState | None = field("equals")
 
@@ -252,10 +205,7 @@ class TransactionStateFilter(Model):
 
 @attrs.define(kw_only=True)
 class UpdateCustomerPayload(Model):
-    """Update a customer.
-
-    Schema ``UpdateCustomerPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Update a customer."""
 
     id: str | None = field("id")
     """Customer to update."""

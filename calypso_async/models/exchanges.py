@@ -29,12 +29,7 @@ __all__ = [
 
 @attrs.define(kw_only=True)
 class AverageRateRequestPayload(Model):
-    """Currency pair for the average rate.
-
-    Not publicly documented.
-
-    Schema ``AverageRateRequestPayload`` (name coined by the reference); confidence: inferred.
-    """
+    """Currency pair for the average rate."""
 
     source_currency: str | None = field("sourceCurrency")
 
@@ -43,22 +38,14 @@ class AverageRateRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class AverageRateResponse(Model):
-    """Average rate of a pair.
-
-    Not publicly documented.
-
-    Schema ``AverageRateResponse`` (name coined by the reference); confidence: inferred.
-    """
+    """Average rate of a pair."""
 
     rate: Decimal | None = field("rate")
 
 
 @attrs.define(kw_only=True)
 class CurrencyPairsResponse(Model):
-    """Exchangeable currency pairs.
-
-    Schema ``CurrencyPairsResponse`` (name coined by the reference); confidence: example.
-    """
+    """Exchangeable currency pairs."""
 
     currency_pairs: dict[str, list[CurrencyCodeOrObject]] | None = field("currencyPairs")
     """Map from a currency code (presumably the source) to the currencies it can be exchanged into."""
@@ -66,12 +53,7 @@ class CurrencyPairsResponse(Model):
 
 @attrs.define(kw_only=True)
 class ExchangeCreateRequestPayload(Model):
-    """Start an exchange.
-
-    Required list inferred from the guide.
-
-    Schema ``ExchangeCreateRequestPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Start an exchange."""
 
     source_currency: str | None = field("sourceCurrency")
     """Currency sold."""
@@ -85,12 +67,7 @@ class ExchangeCreateRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class ExchangeDTO(Model):
-    """An exchange.
-
-    Shape from the create response; get is assumed to return the same.
-
-    Schema ``ExchangeDTO`` (name coined by the reference); confidence: guide.
-    """
+    """An exchange."""
 
     id: int | None = field("id")
     """Exchange id (numeric)."""
@@ -115,10 +92,7 @@ class ExchangeDTO(Model):
 
 @attrs.define(kw_only=True)
 class ExchangeGetRequestPayload(Model):
-    """Selects an exchange by numeric id.
-
-    Schema ``ExchangeGetRequestPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Selects an exchange by numeric id."""
 
     id: int | None = field("id")
     """Exchange id returned by create (numeric)."""
@@ -126,10 +100,7 @@ class ExchangeGetRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class ExchangeLimitRequestPayload(Model):
-    """Currency pair whose upper limit is wanted.
-
-    Schema ``ExchangeLimitRequestPayload`` (name coined by the reference); confidence: example.
-    """
+    """Currency pair whose upper limit is wanted."""
 
     source_currency: str | None = field("sourceCurrency")
 
@@ -140,11 +111,7 @@ class ExchangeLimitRequestPayload(Model):
 class ExchangeLimitResponse(Model):
     """Upper exchange limit for a pair.
 
-    Incomplete: the field holding the limit value is not documented; keep unknown fields.
-
     Fields this version does not know are kept in ``extra`` (wire name -> raw value).
-
-    Schema ``ExchangeLimitResponse`` (name coined by the reference); confidence: example.
     """
 
     source_currency: CurrencyCodeOrObject | None = field("sourceCurrency")
@@ -154,10 +121,7 @@ class ExchangeLimitResponse(Model):
 
 @attrs.define(kw_only=True)
 class PreCalculateExchangeResponseDTO(Model):
-    """Exchange quote; has no id and no expiry.
-
-    Schema ``PreCalculateExchangeResponseDTO``; confidence: example.
-    """
+    """Exchange quote; has no id and no expiry."""
 
     source_currency: str | None = field("sourceCurrency")
 
@@ -169,12 +133,7 @@ class PreCalculateExchangeResponseDTO(Model):
 
 @attrs.define(kw_only=True)
 class PreCalculateRequestDTO(Model):
-    """Exchange quote request.
-
-    direction is required by the reference but undocumented.
-
-    Schema ``PreCalculateRequestDTO``; confidence: openapi.
-    """
+    """Exchange quote request."""
 
     source_currency: str | None = field("sourceCurrency")
 

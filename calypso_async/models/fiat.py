@@ -50,20 +50,14 @@ __all__ = [
 
 @attrs.define(kw_only=True)
 class C2fLimitRequestPayload(Model):
-    """Fiat currency whose sale limits are wanted.
-
-    Schema ``C2fLimitRequestPayload`` (name coined by the reference); confidence: example.
-    """
+    """Fiat currency whose sale limits are wanted."""
 
     fiat_currency: str | None = field("fiatCurrency")
 
 
 @attrs.define(kw_only=True)
 class C2fLimitResponse(Model):
-    """Sale limits.
-
-    Schema ``C2fLimitResponse`` (name coined by the reference); confidence: example.
-    """
+    """Sale limits."""
 
     min_limit: Decimal | None = field("minLimit")
 
@@ -75,12 +69,7 @@ class C2fLimitResponse(Model):
 
 @attrs.define(kw_only=True)
 class C2fOrderDTO(Model):
-    """A crypto-to-fiat sale order.
-
-    currency and fiatCurrency drifted from objects/enums to plain strings.
-
-    Schema ``C2fOrderDTO`` (name coined by the reference); confidence: example.
-    """
+    """A crypto-to-fiat sale order."""
 
     order_id: str | None = field("orderId")
 
@@ -101,20 +90,14 @@ class C2fOrderDTO(Model):
 
 @attrs.define(kw_only=True)
 class C2fOrderRequestPayload(Model):
-    """Selects a crypto-to-fiat order.
-
-    Schema ``C2fOrderRequestPayload`` (name coined by the reference); confidence: example.
-    """
+    """Selects a crypto-to-fiat order."""
 
     order_id: str | None = field("orderId")
 
 
 @attrs.define(kw_only=True)
 class C2fRateRequestPayload(Model):
-    """Pair to fix a sale rate for.
-
-    Schema ``C2fRateRequestPayload`` (name coined by the reference); confidence: example.
-    """
+    """Pair to fix a sale rate for."""
 
     fiat_currency: str | None = field("fiatCurrency")
 
@@ -123,10 +106,7 @@ class C2fRateRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class C2fRateResponse(Model):
-    """A fixed sale rate with its expiry.
-
-    Schema ``C2fRateResponse`` (name coined by the reference); confidence: example.
-    """
+    """A fixed sale rate with its expiry."""
 
     rate_id: str | None = field("rateId")
     """Id of the fixed rate; presumably sent as fixedRateId when creating a sale."""
@@ -143,12 +123,7 @@ class C2fRateResponse(Model):
 
 @attrs.define(kw_only=True)
 class C2fSaleRequestPayload(Model):
-    """Create a card sale (path not publicly documented).
-
-    From an older guide example; SEPA fields are not documented.
-
-    Schema ``C2fSaleRequestPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Create a card sale (path not publicly documented)."""
 
     card: str | None = secret_field("card")
     """Card data; never log it."""
@@ -181,10 +156,7 @@ class C2fSaleRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class FiatAdjustment(Model):
-    """Correction applied to a fiat order.
-
-    Schema ``FiatAdjustment`` (name coined by the reference); confidence: example.
-    """
+    """Correction applied to a fiat order."""
 
     currency: str | None = field("currency")
 
@@ -200,12 +172,7 @@ class FiatAdjustment(Model):
 
 @attrs.define(kw_only=True)
 class FiatDepositKeyRequestPayload(Model):
-    """Onramp widget session parameters (newer docs).
-
-    Older docs send no payload; whether these fields sit inside payload is unconfirmed.
-
-    Schema ``FiatDepositKeyRequestPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Onramp widget session parameters (newer docs)."""
 
     idempotency_key: str | None = field("idempotencyKey")
     """Client-generated key for this widget session (newer docs)."""
@@ -222,10 +189,7 @@ class FiatDepositKeyRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class FiatDepositKeyResponse(Model):
-    """Onramp widget key.
-
-    Schema ``FiatDepositKeyResponse`` (name coined by the reference); confidence: guide.
-    """
+    """Onramp widget key."""
 
     key: str | None = field("key")
     """Widget key; goes into the widget URL as widgetKey."""
@@ -236,10 +200,7 @@ class FiatDepositKeyResponse(Model):
 
 @attrs.define(kw_only=True)
 class FiatDepositMethodItem(Model):
-    """One onramp payment method.
-
-    Schema ``FiatDepositMethodItem`` (name coined by the reference); confidence: example.
-    """
+    """One onramp payment method."""
 
     item_id: str | None = field("itemId")
 
@@ -261,12 +222,7 @@ class FiatDepositMethodItem(Model):
 
 @attrs.define(kw_only=True)
 class FiatDepositMethodRequestPayload(Model):
-    """Quote onramp payment methods.
-
-    Required fields not documented.
-
-    Schema ``FiatDepositMethodRequestPayload`` (name coined by the reference); confidence: example.
-    """
+    """Quote onramp payment methods."""
 
     item_id: str | None = field("itemId")
 
@@ -286,10 +242,7 @@ class FiatDepositMethodRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class FiatDepositMethodResponse(Model):
-    """Quoted onramp methods with one fixed rate.
-
-    Schema ``FiatDepositMethodResponse`` (name coined by the reference); confidence: example.
-    """
+    """Quoted onramp methods with one fixed rate."""
 
     fixed_rate_id: str | None = field("fixedRateId")
     """Id of the fixed rate quoted."""
@@ -302,10 +255,7 @@ class FiatDepositMethodResponse(Model):
 
 @attrs.define(kw_only=True)
 class FiatMethodItem(Model):
-    """One Fiat API method with its own fixed rate.
-
-    Schema ``FiatMethodItem`` (name coined by the reference); confidence: example.
-    """
+    """One Fiat API method with its own fixed rate."""
 
     method_name: str | None = field("methodName")
 
@@ -325,10 +275,7 @@ class FiatMethodItem(Model):
 
 @attrs.define(kw_only=True)
 class FiatMethodRequestPayload(Model):
-    """Pick methods for a currency and GEO.
-
-    Schema ``FiatMethodRequestPayload`` (name coined by the reference); confidence: example.
-    """
+    """Pick methods for a currency and GEO."""
 
     currency: CurrencyCodeOrObject | None = field("currency")
 
@@ -337,10 +284,7 @@ class FiatMethodRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class FiatMethodResponse(Model):
-    """Available Fiat API methods.
-
-    Schema ``FiatMethodResponse`` (name coined by the reference); confidence: example.
-    """
+    """Available Fiat API methods."""
 
     method: list[FiatMethodItem] | None = field("method")
     """Available methods (the array is named method, singular)."""
@@ -348,12 +292,7 @@ class FiatMethodResponse(Model):
 
 @attrs.define(kw_only=True)
 class FiatOrderDTO(Model):
-    """A Fiat API order.
-
-    Lower-case states; relationship to fiat-deposit orders is not documented.
-
-    Schema ``FiatOrderDTO`` (name coined by the reference); confidence: example.
-    """
+    """A Fiat API order."""
 
     invoice_id: str | None = field("invoiceId")
 
@@ -382,10 +321,7 @@ class FiatOrderDTO(Model):
 
 @attrs.define(kw_only=True)
 class FiatOrderRequestPayload(Model):
-    """Selects a Fiat API order by merchant key.
-
-    Schema ``FiatOrderRequestPayload`` (name coined by the reference); confidence: example.
-    """
+    """Selects a Fiat API order by merchant key."""
 
     idempotency_key: str | None = field("idempotencyKey")
     """Merchant's key of the order."""
@@ -393,10 +329,7 @@ class FiatOrderRequestPayload(Model):
 
 @attrs.define(kw_only=True)
 class FiatWithdrawalMethod(Model):
-    """One fiat payout method.
-
-    Schema ``FiatWithdrawalMethod`` (name coined by the reference); confidence: example.
-    """
+    """One fiat payout method."""
 
     item_id: str | None = field("itemId")
 
@@ -418,12 +351,7 @@ class FiatWithdrawalMethod(Model):
 
 @attrs.define(kw_only=True)
 class FiatWithdrawalMethodPayload(Model):
-    """Quote fiat payout methods.
-
-    Required fields not documented.
-
-    Schema ``FiatWithdrawalMethodPayload`` (name coined by the reference); confidence: example.
-    """
+    """Quote fiat payout methods."""
 
     item_id: str | None = field("itemId")
 
@@ -438,10 +366,7 @@ class FiatWithdrawalMethodPayload(Model):
 
 @attrs.define(kw_only=True)
 class FiatWithdrawalMethodsResponse(Model):
-    """Quoted fiat payout methods with one fixed rate.
-
-    Schema ``FiatWithdrawalMethodsResponse`` (name coined by the reference); confidence: example.
-    """
+    """Quoted fiat payout methods with one fixed rate."""
 
     fixed_rate_id: str | None = field("fixedRateId")
     """Id of the fixed rate quoted."""
@@ -454,10 +379,7 @@ class FiatWithdrawalMethodsResponse(Model):
 
 @attrs.define(kw_only=True)
 class OrderDepositResponsePGDTO(Model):
-    """An onramp (fiat deposit) order.
-
-    Schema ``OrderDepositResponsePGDTO``; confidence: example.
-    """
+    """An onramp (fiat deposit) order."""
 
     id: str | None = field("id")
 
@@ -475,10 +397,7 @@ class OrderDepositResponsePGDTO(Model):
 
 @attrs.define(kw_only=True)
 class OrderResponsePGDTO(Model):
-    """A fiat-withdrawal order.
-
-    Schema ``OrderResponsePGDTO``; confidence: example.
-    """
+    """A fiat-withdrawal order."""
 
     id: str | None = field("id")
 
@@ -495,12 +414,7 @@ class OrderResponsePGDTO(Model):
 
 @attrs.define(kw_only=True)
 class UUIDKeyRequestDTO(Model):
-    """Selects an order by UUID.
-
-    Shared by the Fiat withdrawal and Fiat deposit groups; merged. The name is partly inferred.
-
-    Schema ``UUIDKeyRequestDTO`` (name coined by the reference); confidence: example.
-    """
+    """Selects an order by UUID."""
 
     id: str | None = field("id")
     """Order id (UUID)."""

@@ -30,12 +30,7 @@ __all__ = [
 
 @attrs.define(kw_only=True)
 class ByUuidRequestDTO(Model):
-    """Selects a payment widget by its key.
-
-    Name follows the container name; the payload schema name itself is not documented.
-
-    Schema ``ByUuidRequestDTO`` (name coined by the reference); confidence: example.
-    """
+    """Selects a payment widget by its key."""
 
     request_id: str | None = field("requestId")
     """Widget key; presumably the idempotencyKey the widget was created with."""
@@ -43,12 +38,7 @@ class ByUuidRequestDTO(Model):
 
 @attrs.define(kw_only=True)
 class CreateBoundInvoicePayload(Model):
-    """Create a bound invoice (one payment of at least lowerBound).
-
-    One guide spells the field lowerBorder; lowerBound is the name the API returns.
-
-    Schema ``CreateBoundInvoicePayload`` (name coined by the reference); confidence: guide.
-    """
+    """Create a bound invoice (one payment of at least lowerBound)."""
 
     lower_bound: Decimal | None = field("lowerBound")
     """Minimum amount the single payment must reach."""
@@ -72,12 +62,7 @@ class CreateBoundInvoicePayload(Model):
 
 @attrs.define(kw_only=True)
 class CreateSingleFiatInvoicePayload(Model):
-    """Create a single invoice priced in fiat.
-
-    Fields marked x-unconfirmed are presumed to work as for single invoices.
-
-    Schema ``CreateSingleFiatInvoicePayload`` (name coined by the reference); confidence: guide.
-    """
+    """Create a single invoice priced in fiat."""
 
     fiat_amount: Decimal | None = field("fiatAmount")
     """Price in fiat."""
@@ -114,10 +99,7 @@ class CreateSingleFiatInvoicePayload(Model):
 
 @attrs.define(kw_only=True)
 class CreateSingleFiatWidgetPayload(Model):
-    """Create a single-fiat payment widget.
-
-    Schema ``CreateSingleFiatWidgetPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Create a single-fiat payment widget."""
 
     fiat_amount: Decimal | None = field("fiatAmount")
 
@@ -135,12 +117,7 @@ class CreateSingleFiatWidgetPayload(Model):
 
 @attrs.define(kw_only=True)
 class CreateSingleInvoicePayload(Model):
-    """Create a single (limited) crypto invoice.
-
-    Deprecated fields an SDK must not send: type, hotWalletAddress, upperCommission, useLiquidity, cartItems.
-
-    Schema ``CreateSingleInvoicePayload`` (name coined by the reference); confidence: guide.
-    """
+    """Create a single (limited) crypto invoice."""
 
     amount: Decimal | None = field("amount")
     """Crypto amount the payer must send."""
@@ -171,10 +148,7 @@ class CreateSingleInvoicePayload(Model):
 
 @attrs.define(kw_only=True)
 class CreateUnlimitedInvoicePayload(Model):
-    """Create an unlimited invoice.
-
-    Schema ``CreateUnlimitedInvoicePayload`` (name coined by the reference); confidence: example.
-    """
+    """Create an unlimited invoice."""
 
     currency: str | None = field("currency")
 
@@ -201,12 +175,7 @@ class CreateUnlimitedInvoicePayload(Model):
 
 @attrs.define(kw_only=True)
 class CreateUnlimitedLinkedWidgetPayload(Model):
-    """Create an unlimited-linked payment widget.
-
-    The merchant can reportedly set an expiration, but the request field name is not documented.
-
-    Schema ``CreateUnlimitedLinkedWidgetPayload`` (name coined by the reference); confidence: example.
-    """
+    """Create an unlimited-linked payment widget."""
 
     crypto_currencies: list[CurrencyCodeOrObject] | None = field("cryptoCurrencies")
     """Currencies the payer may choose from."""
@@ -231,10 +200,7 @@ class CreateUnlimitedLinkedWidgetPayload(Model):
 
 @attrs.define(kw_only=True)
 class InvoiceAutoconversion(Model):
-    """Automatic conversion applied to the invoice proceeds; conversion rules are not publicly documented.
-
-    Schema ``InvoiceAutoconversion`` (name coined by the reference); confidence: example.
-    """
+    """Automatic conversion applied to the invoice proceeds; conversion rules are not publicly documented."""
 
     target_currency: str | None = field("targetCurrency")
 
@@ -243,12 +209,7 @@ class InvoiceAutoconversion(Model):
 
 @attrs.define(kw_only=True)
 class InvoiceDTO(Model):
-    """An invoice.
-
-    Field list from response examples: types are inferred and no required list is known.
-
-    Schema ``InvoiceDTO``; confidence: example.
-    """
+    """An invoice."""
 
     id: str | None = field("id")
 
@@ -320,10 +281,7 @@ class InvoiceDTO(Model):
 
 @attrs.define(kw_only=True)
 class PaymentWidgetInvoice(Model):
-    """One invoice created from a widget (one per coin the payer picked).
-
-    Schema ``PaymentWidgetInvoice`` (name coined by the reference); confidence: example.
-    """
+    """One invoice created from a widget (one per coin the payer picked)."""
 
     invoice_id: str | None = field("invoiceId")
 
@@ -336,12 +294,7 @@ class PaymentWidgetInvoice(Model):
 
 @attrs.define(kw_only=True)
 class PaymentWidgetPGSingleFiatDTO(Model):
-    """A single-fiat payment widget.
-
-    Assumed to mirror the unlimited-linked widget plus its fiat price; not documented.
-
-    Schema ``PaymentWidgetPGSingleFiatDTO`` (name coined by the reference); confidence: inferred.
-    """
+    """A single-fiat payment widget."""
 
     idempotency_key: str | None = field("idempotencyKey")
     """Widget key given at creation; it goes into the widget link."""
@@ -378,10 +331,7 @@ class PaymentWidgetPGSingleFiatDTO(Model):
 
 @attrs.define(kw_only=True)
 class PaymentWidgetPGUnlimitedLinkedDTO(Model):
-    """A payment widget and the invoices created from it.
-
-    Schema ``PaymentWidgetPGUnlimitedLinkedDTO``; confidence: example.
-    """
+    """A payment widget and the invoices created from it."""
 
     idempotency_key: str | None = field("idempotencyKey")
     """Widget key given at creation; it goes into the widget link."""

@@ -37,9 +37,7 @@ __all__ = [
 class ByIdStringOrIdempotencyKeyRequestDTO(Model):
     """Selects a settlement payout by id or idempotencyKey.
 
-    Exactly one of the two fields must be sent.
-
-    Schema ``ByIdStringOrIdempotencyKeyRequestDTO``; confidence: openapi.
+    Exactly one of ``id`` / ``idempotency_key`` must be sent.
     """
 
     id: str | None = field("id")
@@ -51,10 +49,7 @@ class ByIdStringOrIdempotencyKeyRequestDTO(Model):
 
 @attrs.define(kw_only=True)
 class ByRequestIdRequestDTO(Model):
-    """Selects a withdrawal by requestId.
-
-    Schema ``ByRequestIdRequestDTO`` (name coined by the reference); confidence: example.
-    """
+    """Selects a withdrawal by requestId."""
 
     request_id: str | None = field("requestId")
     """Identifies the withdrawal to read; its exact meaning is not documented."""
@@ -62,10 +57,7 @@ class ByRequestIdRequestDTO(Model):
 
 @attrs.define(kw_only=True)
 class ExtendedFeeRequestItem(Model):
-    """One amount to price.
-
-    Schema ``ExtendedFeeRequestItem`` (name coined by the reference); confidence: guide.
-    """
+    """One amount to price."""
 
     base_amount: Decimal | None = field("baseAmount")
     """Payout amount to price."""
@@ -83,32 +75,21 @@ class ExtendedFeeRequestItem(Model):
 
 @attrs.define(kw_only=True)
 class ExtendedFeeRequestPayload(Model):
-    """Fee pre-calculation items.
-
-    Schema ``ExtendedFeeRequestPayload`` (name coined by the reference); confidence: guide.
-    """
+    """Fee pre-calculation items."""
 
     items: list[ExtendedFeeRequestItem] | None = field("items")
 
 
 @attrs.define(kw_only=True)
 class ExtendedFeeResponse(Model):
-    """Fee pre-calculation result.
-
-    Schema ``ExtendedFeeResponse`` (name coined by the reference); confidence: guide.
-    """
+    """Fee pre-calculation result."""
 
     items: list[ExtendedFeeResponseItem] | None = field("items")
 
 
 @attrs.define(kw_only=True)
 class ExtendedFeeResponseItem(Model):
-    """Fees for one amount, both ways of charging.
-
-    Example: 50 USDT gives feeReceiver {45.57, 4.43} and feeSender {50, 4.45}.
-
-    Schema ``ExtendedFeeResponseItem`` (name coined by the reference); confidence: guide.
-    """
+    """Fees for one amount, both ways of charging."""
 
     amount: Decimal | None = field("amount")
 
@@ -131,10 +112,7 @@ class ExtendedFeeResponseItem(Model):
 
 @attrs.define(kw_only=True)
 class FeeSplit(Model):
-    """Amount received and fee for one way of charging.
-
-    Schema ``FeeSplit`` (name coined by the reference); confidence: guide.
-    """
+    """Amount received and fee for one way of charging."""
 
     amount: Decimal | None = field("amount")
     """What the recipient receives."""
@@ -147,13 +125,7 @@ class FeeSplit(Model):
 class MassPayoutCreatePayload(Model):
     """Create a mass payout.
 
-    The field carrying recipients is not publicly documented; withdrawals (an array of MassPayoutRecipient) is our
-    choice, the name the per-recipient errors (withdrawalErrors) suggest. additionalProperties stays allowed so
-    callers can still pass other fields raw in extra.
-
     Fields this version does not know are kept in ``extra`` (wire name -> raw value).
-
-    Schema ``MassPayoutCreatePayload`` (name coined by the reference); confidence: guide.
     """
 
     currency: str | None = field("currency")
@@ -176,14 +148,7 @@ class MassPayoutCreatePayload(Model):
 
 @attrs.define(kw_only=True)
 class MassPayoutRecipient(Model):
-    """One recipient of a mass payout.
-
-    Item shape not publicly documented; chosen to mirror the single payout (depositAddress, amount, comment). Closed
-    (additionalProperties false) so a misspelt field is refused before sending. No required list: Calypso reports an
-    incomplete recipient per withdrawal (withdrawalErrors), not by refusing the whole mass payout.
-
-    Schema ``MassPayoutRecipient`` (name coined by the reference); confidence: inferred.
-    """
+    """One recipient of a mass payout."""
 
     deposit_address: str | None = field("depositAddress")
     """Recipient address; must belong to the currency's blockchain."""
@@ -199,14 +164,9 @@ class MassPayoutRecipient(Model):
 class PGDealResponseDTO(Model):
     """A settlement payout.
 
-    Same two versions as PublicDealResponseDTO (calypsoFee*/fee*), plus blockchain fee fields. required lists only
-    fields common to both.
-
     Two response versions coexist; older field names map to newer ones (``calypso_fee`` -> ``fee``,
     ``calypso_fee_percentage`` -> ``fee_percentage``, ``calypso_fee_currency`` -> ``fee_currency``): read the newer
     field and fall back to the older one.
-
-    Schema ``PGDealResponseDTO``; confidence: openapi.
     """
 
     id: str | None = field("id")
@@ -268,10 +228,7 @@ class PGDealResponseDTO(Model):
 
 @attrs.define(kw_only=True)
 class PayoutCancellation(Model):
-    """Who canceled a payout and why.
-
-    Schema ``PayoutCancellation`` (name coined by the reference); confidence: example.
-    """
+    """Who canceled a payout and why."""
 
     canceled_by_user_id: str | None = field("canceledByUserId")
     """User who canceled."""
@@ -286,12 +243,7 @@ class PayoutCancellation(Model):
 
 @attrs.define(kw_only=True)
 class PayoutCreatePayload(Model):
-    """Create a single payout.
-
-    Required list inferred (the docs do not give one). No memo/destination-tag field exists in the docs.
-
-    Schema ``PayoutCreatePayload`` (name coined by the reference); confidence: guide.
-    """
+    """Create a single payout."""
 
     deposit_address: str | None = field("depositAddress")
     """Recipient address; must belong to the currency's blockchain."""
@@ -317,22 +269,14 @@ class PayoutCreatePayload(Model):
 
 @attrs.define(kw_only=True)
 class PayoutErrors(Model):
-    """Errors of a payout, grouped per withdrawal.
-
-    Schema ``PayoutErrors`` (name coined by the reference); confidence: example.
-    """
+    """Errors of a payout, grouped per withdrawal."""
 
     withdrawal_errors: list[WithdrawalErrorGroup] | None = field("withdrawalErrors")
 
 
 @attrs.define(kw_only=True)
 class PayoutWithdrawalResponse(Model):
-    """One withdrawal (transfer) of a payout.
-
-    Only part of the fields is known; more likely exist.
-
-    Schema ``PayoutWithdrawalResponse`` (name coined by the reference); confidence: example.
-    """
+    """One withdrawal (transfer) of a payout."""
 
     id: str | None = field("id")
     """Id of the payout this withdrawal belongs to."""
@@ -365,13 +309,8 @@ class PayoutWithdrawalResponse(Model):
 class PublicDealResponseDTO(Model):
     """A payout (single or mass).
 
-    Two documented versions: calypsoFee/calypsoFeePercentage with errors and cancellation, or fee/feePercentage with
-    externalId. Both are merged; required lists only fields common to both. x-field-aliases maps old names to new.
-
     Two response versions coexist; older field names map to newer ones (``calypso_fee`` -> ``fee``,
     ``calypso_fee_percentage`` -> ``fee_percentage``): read the newer field and fall back to the older one.
-
-    Schema ``PublicDealResponseDTO``; confidence: openapi.
     """
 
     id: str | None = field("id")
@@ -430,12 +369,7 @@ class PublicDealResponseDTO(Model):
 
 @attrs.define(kw_only=True)
 class SettlementWithdrawalResponse(Model):
-    """One withdrawal of a settlement payout.
-
-    Only part of the fields is known; a comment field and more likely exist.
-
-    Schema ``SettlementWithdrawalResponse`` (name coined by the reference); confidence: example.
-    """
+    """One withdrawal of a settlement payout."""
 
     id: str | None = field("id")
     """Id of the payout this withdrawal belongs to."""
@@ -467,10 +401,7 @@ class SettlementWithdrawalResponse(Model):
 
 @attrs.define(kw_only=True)
 class WithdrawalError(Model):
-    """One withdrawal error.
-
-    Schema ``WithdrawalError`` (name coined by the reference); confidence: example.
-    """
+    """One withdrawal error."""
 
     id: int | None = field("id")
 
@@ -484,10 +415,7 @@ class WithdrawalError(Model):
 
 @attrs.define(kw_only=True)
 class WithdrawalErrorGroup(Model):
-    """Errors of one withdrawal inside a payout.
-
-    Schema ``WithdrawalErrorGroup`` (name coined by the reference); confidence: example.
-    """
+    """Errors of one withdrawal inside a payout."""
 
     withdrawal_id: str | None = field("withdrawalId")
     """Withdrawal the errors belong to; shown as a string here but as an integer elsewhere, so treat it as opaque."""

@@ -16,10 +16,7 @@ __all__ = ["CurrencyRate", "FiatRatesRequest", "FiatRatesResponse", "PGRatesRequ
 
 @attrs.define(kw_only=True)
 class CurrencyRate(Model):
-    """Rate for one currency pair.
-
-    Schema ``CurrencyRate`` (name coined by the reference); confidence: example.
-    """
+    """Rate for one currency pair."""
 
     from_currency: str | None = field("fromCurrency")
 
@@ -33,12 +30,7 @@ class CurrencyRate(Model):
 
 @attrs.define(kw_only=True)
 class FiatRatesRequest(Model):
-    """Currencies to get fiat rates for.
-
-    Older docs sent Currency objects in from.
-
-    Schema ``FiatRatesRequest`` (name coined by the reference); confidence: example.
-    """
+    """Currencies to get fiat rates for."""
 
     from_: list[CurrencyCodeOrObject] | None = field("from")
     """Source currency codes (older docs sent Currency objects)."""
@@ -49,10 +41,7 @@ class FiatRatesRequest(Model):
 
 @attrs.define(kw_only=True)
 class FiatRatesResponse(Model):
-    """Fiat rates as a nested map.
-
-    Schema ``FiatRatesResponse`` (name coined by the reference); confidence: example.
-    """
+    """Fiat rates as a nested map."""
 
     rates_map: dict[str, dict[str, Decimal]] | None = field("ratesMap")
     """Nested map code -> code -> rate. Which level is the source currency is not documented."""
@@ -60,12 +49,7 @@ class FiatRatesResponse(Model):
 
 @attrs.define(kw_only=True)
 class PGRatesRequestDTO(Model):
-    """Currencies to get rates for.
-
-    Version drift: items were Currency objects in older docs and plain codes in newer docs.
-
-    Schema ``PGRatesRequestDTO``; confidence: openapi.
-    """
+    """Currencies to get rates for."""
 
     from_currencies: list[CurrencyCodeOrObject] | None = field("fromCurrencies")
     """Source currencies. Send plain codes (older docs sent Currency objects)."""
@@ -76,9 +60,6 @@ class PGRatesRequestDTO(Model):
 
 @attrs.define(kw_only=True)
 class PGRatesResponseDTO(Model):
-    """Exchange rates.
-
-    Schema ``PGRatesResponseDTO``; confidence: example.
-    """
+    """Exchange rates."""
 
     currency_rates: list[CurrencyRate] | None = field("currencyRates")

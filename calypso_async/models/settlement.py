@@ -34,10 +34,7 @@ __all__ = [
 
 @attrs.define(kw_only=True)
 class AnyResponseDTO(Model):
-    """Report response wrapper.
-
-    Schema ``AnyResponseDTO``; confidence: example.
-    """
+    """Report response wrapper."""
 
     data: Any = field("data")
     """Report content; its format is not publicly documented. Return it raw."""
@@ -45,12 +42,7 @@ class AnyResponseDTO(Model):
 
 @attrs.define(kw_only=True)
 class ByAddressRequestDTO(Model):
-    """Selects a settlement wallet by address.
-
-    Name follows the container name; the real name is not publicly documented.
-
-    Schema ``ByAddressRequestDTO`` (name coined by the reference); confidence: example.
-    """
+    """Selects a settlement wallet by address."""
 
     address: str | None = field("address")
     """Settlement wallet address."""
@@ -58,10 +50,7 @@ class ByAddressRequestDTO(Model):
 
 @attrs.define(kw_only=True)
 class Duration(Model):
-    """Part of the serialised ZoneOffset.
-
-    Schema ``Duration`` (name coined by the reference); confidence: example.
-    """
+    """Part of the serialised ZoneOffset."""
 
     seconds: int | None = field("seconds")
 
@@ -76,10 +65,7 @@ class Duration(Model):
 
 @attrs.define(kw_only=True)
 class LocalTime(Model):
-    """Part of the serialised ZoneOffset.
-
-    Schema ``LocalTime`` (name coined by the reference); confidence: example.
-    """
+    """Part of the serialised ZoneOffset."""
 
     hour: int | None = field("hour")
 
@@ -92,10 +78,7 @@ class LocalTime(Model):
 
 @attrs.define(kw_only=True)
 class PGSettlementWalletResponseDTO(Model):
-    """A settlement wallet with balances.
-
-    Schema ``PGSettlementWalletResponseDTO``; confidence: example.
-    """
+    """A settlement wallet with balances."""
 
     name: str | None = field("name")
 
@@ -111,11 +94,7 @@ class PGSettlementWalletResponseDTO(Model):
 class PayoutReportResponse(Model):
     """Payout report.
 
-    The reference's example answers {"data": {}}: data is an object; its fields are not documented.
-
     Fields this version does not know are kept in ``extra`` (wire name -> raw value).
-
-    Schema ``PayoutReportResponse`` (name coined by the reference); confidence: example.
     """
 
     data: dict[str, Any] | None = field("data")
@@ -124,10 +103,7 @@ class PayoutReportResponse(Model):
 
 @attrs.define(kw_only=True)
 class PgReportRequestDTO(Model):
-    """Report period and filters.
-
-    Schema ``PgReportRequestDTO``; confidence: example.
-    """
+    """Report period and filters."""
 
     first_date: datetime | None = field("firstDate")
     """Start of the period."""
@@ -147,10 +123,7 @@ class PgReportRequestDTO(Model):
 
 @attrs.define(kw_only=True)
 class SettlementWalletBalance(Model):
-    """Balance of one currency in a settlement wallet.
-
-    Schema ``SettlementWalletBalance`` (name coined by the reference); confidence: example.
-    """
+    """Balance of one currency in a settlement wallet."""
 
     currency: str | None = field("currency")
 
@@ -164,11 +137,7 @@ class SettlementWalletBalance(Model):
 class SettlementWalletTransaction(Model):
     """One settlement-wallet transaction.
 
-    Only part of the fields is known; more likely exist.
-
     Fields this version does not know are kept in ``extra`` (wire name -> raw value).
-
-    Schema ``SettlementWalletTransaction`` (name coined by the reference); confidence: example.
     """
 
     amount: Decimal | None = field("amount")
@@ -196,12 +165,7 @@ class SettlementWalletTransaction(Model):
 
 @attrs.define(kw_only=True)
 class SettlementWalletTransactionPage(Model):
-    """One page of settlement-wallet transactions.
-
-    Only result is documented; the counters are presumed to match PGTransactionPage.
-
-    Schema ``SettlementWalletTransactionPage`` (name coined by the reference); confidence: example.
-    """
+    """One page of settlement-wallet transactions."""
 
     result: list[SettlementWalletTransaction] | None = field("result")
 
@@ -220,10 +184,7 @@ class SettlementWalletTransactionPage(Model):
 
 @attrs.define(kw_only=True)
 class SettlementWalletTransactionsPayload(Model):
-    """Search settlement-wallet transactions (paging fields flat).
-
-    Schema ``SettlementWalletTransactionsPayload`` (name coined by the reference); confidence: example.
-    """
+    """Search settlement-wallet transactions (paging fields flat)."""
 
     wallet_address: str | None = field("walletAddress")
     """Settlement wallet to list."""
@@ -249,10 +210,7 @@ class SettlementWalletTransactionsPayload(Model):
 
 @attrs.define(kw_only=True)
 class TemporalUnit(Model):
-    """Part of the serialised ZoneOffset.
-
-    Schema ``TemporalUnit`` (name coined by the reference); confidence: example.
-    """
+    """Part of the serialised ZoneOffset."""
 
     duration_estimated: bool | None = field("durationEstimated")
 
@@ -263,12 +221,7 @@ class TemporalUnit(Model):
 
 @attrs.define(kw_only=True)
 class ZoneOffset(Model):
-    """Serialised java.time.ZoneOffset as shown by the reference.
-
-    Do not build this object; send an offset string.
-
-    Schema ``ZoneOffset`` (name coined by the reference); confidence: example.
-    """
+    """Serialised java.time.ZoneOffset as shown by the reference."""
 
     total_seconds: int | None = field("totalSeconds")
 
@@ -279,10 +232,7 @@ class ZoneOffset(Model):
 
 @attrs.define(kw_only=True)
 class ZoneOffsetTransition(Model):
-    """Part of the serialised ZoneOffset.
-
-    Schema ``ZoneOffsetTransition`` (name coined by the reference); confidence: example.
-    """
+    """Part of the serialised ZoneOffset."""
 
     overlap: bool | None = field("overlap")
 
@@ -299,10 +249,7 @@ class ZoneOffsetTransition(Model):
 
 @attrs.define(kw_only=True)
 class ZoneOffsetTransitionRule(Model):
-    """Part of the serialised ZoneOffset.
-
-    Schema ``ZoneOffsetTransitionRule`` (name coined by the reference); confidence: example.
-    """
+    """Part of the serialised ZoneOffset."""
 
     month: Month | None = field("month")
 
@@ -319,10 +266,7 @@ class ZoneOffsetTransitionRule(Model):
 
 @attrs.define(kw_only=True)
 class ZoneRules(Model):
-    """Part of the serialised ZoneOffset.
-
-    Schema ``ZoneRules`` (name coined by the reference); confidence: example.
-    """
+    """Part of the serialised ZoneOffset."""
 
     fixed_offset: bool | None = field("fixedOffset")
 

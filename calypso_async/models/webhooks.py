@@ -16,12 +16,7 @@ __all__ = ["CreateWebhookPayload", "DeleteWebhookPayload", "WebhookChannelDTO", 
 
 @attrs.define(kw_only=True)
 class CreateWebhookPayload(Model):
-    """Create a webhook subscription.
-
-    Send notificationServiceTypes, notificationEventTypes or both. Required list inferred.
-
-    Schema ``CreateWebhookPayload`` (name coined by the reference); confidence: example.
-    """
+    """Create a webhook subscription."""
 
     request_id: str | None = field("requestId")
     """Client-chosen UUID that identifies the subscription from now on."""
@@ -38,10 +33,7 @@ class CreateWebhookPayload(Model):
 
 @attrs.define(kw_only=True)
 class DeleteWebhookPayload(Model):
-    """Selects the subscription to delete.
-
-    Schema ``DeleteWebhookPayload`` (name coined by the reference); confidence: example.
-    """
+    """Selects the subscription to delete."""
 
     request_id: str | None = field("requestId")
     """Id of the subscription to delete."""
@@ -49,12 +41,7 @@ class DeleteWebhookPayload(Model):
 
 @attrs.define(kw_only=True)
 class WebhookChannelDTO(Model):
-    """A webhook subscription with its signing keys.
-
-    The required list is only partly known (blockedByErrorCount, createdDate); other properties come from examples.
-
-    Schema ``WebhookChannelDTO``; confidence: openapi.
-    """
+    """A webhook subscription with its signing keys."""
 
     request_id: str | None = field("requestId")
     """Client-chosen id of the subscription."""
@@ -79,10 +66,7 @@ class WebhookChannelDTO(Model):
 
 @attrs.define(kw_only=True)
 class WebhookChannelsDTO(Model):
-    """All webhook subscriptions of the account.
-
-    Schema ``WebhookChannelsDTO``; confidence: openapi.
-    """
+    """All webhook subscriptions of the account."""
 
     subscriptions: list[WebhookChannelDTO] | None = field("subscriptions")
 
@@ -91,11 +75,7 @@ class WebhookChannelsDTO(Model):
 class WebhookEnvelope(Model):
     """Body of every webhook delivery (POSTed to the subscription url).
 
-    eventType is present in every example though missing from the documented field table.
-
     Fields this version does not know are kept in ``extra`` (wire name -> raw value).
-
-    Schema ``WebhookEnvelope`` (name coined by the reference); confidence: guide.
     """
 
     request_id: str | None = field("requestId")

@@ -512,8 +512,6 @@ class API:
                     )
                 )
             doc: list[str] = [sentence(schema.get("description", name))]
-            if schema.get("x-notes"):
-                doc.append(sentence(schema["x-notes"]))
             aliases = schema.get("x-field-aliases")
             if aliases:
                 pairs = ", ".join(f"``{snake(old)}`` -> ``{snake(new)}``" for old, new in aliases.items())
@@ -521,14 +519,12 @@ class API:
                     f"Two response versions coexist; older field names map to newer ones ({pairs}): "
                     "read the newer field and fall back to the older one."
                 )
-            if schema.get("x-exactly-one-of") and "exactly one" not in schema.get("x-notes", "").lower():
+            if schema.get("x-exactly-one-of"):
                 one_of = " / ".join(f"``{snake(f)}``" for f in schema["x-exactly-one-of"])
                 doc.append(f"Exactly one of {one_of} must be sent.")
             extra = schema.get("additionalProperties")
             if extra is True:
                 doc.append("Fields this version does not know are kept in ``extra`` (wire name -> raw value).")
-            coined = " (name coined by the reference)" if schema.get("x-name-coined") else ""
-            doc.append(f"Schema ``{name}``{coined}; confidence: {schema.get('x-confidence', 'unknown')}.")
             self.models[name] = ModelDef(name=name, doc=doc, fields=fields, refs=refs)
 
     # -- operations
