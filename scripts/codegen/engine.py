@@ -210,12 +210,13 @@ def _inferred_type(cls: type, name: str, resolve: _Resolver) -> str:
     return " | ".join(sorted(types, key=lambda t: t == "None"))
 
 
-def read_engine() -> Engine:
-    """Describe ``calypso_async._base_client.AsyncAPIClient`` as it is on disk now."""
+def read_engine(cls: type | None = None) -> Engine:
+    """Describe ``calypso_async._base_client.AsyncAPIClient`` (or a subclass of it, in tests)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     module = importlib.import_module("calypso_async._base_client")
-    cls: type = module.AsyncAPIClient
+    cls = module.AsyncAPIClient if cls is None else cls
+    assert cls is not None
     resolve = _Resolver(module)
     members: dict[str, Any] = {}
     for klass in reversed(cls.__mro__[:-1]):

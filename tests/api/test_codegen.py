@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from calypso_async._base_client import AsyncAPIClient
 from scripts.codegen import emit_client, emit_coverage, emit_events, emit_models, emit_resources, emit_sync
 from scripts.codegen.describe import API, SPEC_DIR, load
-from scripts.codegen.engine import read_engine
+from scripts.codegen.engine import EngineError, read_engine
 from scripts.codegen.fmt import MARKER
 from scripts.codegen.text import camel, const_name, docstring, snake, wrap
 
@@ -192,3 +193,13 @@ def test_outputs_are_the_files_freshness_checks(api: API) -> None:
     assert root / "calypso_async" / "_client.py" in files
     assert root / "calypso_async" / "webhooks" / "_events.py" in files
     assert root / "docs" / "reference-coverage.md" in files
+
+
+class _EngineWithAPlainMethod(AsyncAPIClient):
+    def helper(self) -> int:
+        return 1
+
+
+def test_engine_parser_refuses_a_member_it_cannot_mirror() -> None:
+    with pytest.raises(EngineError, match="helper"):
+        read_engine(_EngineWithAPlainMethod)
