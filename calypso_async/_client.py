@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -28,7 +27,7 @@ from typing import Any
 import aiohttp
 
 from . import _json
-from ._clock import ServerClock, parse_http_date
+from ._clock import ServerClock, parse_retry_after
 from ._config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -98,24 +97,6 @@ class _Prepared:
         self.timeout = timeout
         self.idempotency_key = idempotency_key
         self.account = account
-
-
-def _parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    when = parse_http_date(value)
-    return None if when is None else max(0.0, when / 1000.0 - time.time())
 
 
 def _is_duplicate_key(exc: BaseException) -> bool:
@@ -438,7 +419,7 @@ class AsyncCalypso(AsyncResources):
             trace_id=trace_id,
             operation=prepared.op.name,
             idempotency_key=prepared.idempotency_key,
-            retry_after=_parse_retry_after(response.headers),
+            retry_after=parse_retry_after(response.headers, self.clock),
             body=body if isinstance(body, dict) else None,
         )
 
