@@ -166,7 +166,8 @@ def _structure_str(value: Any, _: Any) -> str:
 
 
 _MAX_INT_DIGITS = 4300
-"""Python's limit on printing an int (``sys.get_int_max_str_digits()``); like ``int("9" * 5000)``, refuse to expand ``1E+999999999`` into a number with a billion digits."""
+"""Python's limit on printing an int (``sys.get_int_max_str_digits()``); like ``int("9" * 5000)``, refuse to
+expand ``1E+999999999`` into a number with a billion digits."""
 
 
 def _structure_int(value: Any, _: Any) -> int:
