@@ -34,6 +34,8 @@ from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     check_base_url,
+    check_int,
+    check_seconds,
     resolve_credentials,
 )
 from ._errors import (
@@ -99,6 +101,11 @@ class _Prepared:
         self.account = account
 
 
+def _check_instance(value: object, cls: type, argument: str) -> None:
+    if value is not None and not isinstance(value, cls):
+        raise TypeError(f"{argument} must be a {cls.__name__} or None, got {type(value).__name__}")
+
+
 def _is_duplicate_key(exc: BaseException) -> bool:
     if isinstance(exc, DuplicateIdempotencyKeyError):
         return True
@@ -135,15 +142,24 @@ class AsyncCalypso(AsyncResources):
         allow_insecure_http: bool = False,
     ) -> None:
         api_key, secret_key, account, base_url = resolve_credentials(api_key, secret_key, account, base_url)
-        if timeout <= 0:
-            raise ValueError("timeout must be a positive number of seconds")
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+        timeout = check_seconds(timeout, "timeout")
+        connect_timeout = check_seconds(connect_timeout, "connect_timeout")
+        max_retries = check_int(max_retries, "max_retries", minimum=0)
+        max_response_bytes = check_int(max_response_bytes, "max_response_bytes", minimum=1)
+        _check_instance(retry_policy, RetryPolicy, "retry_policy")
+        _check_instance(session, aiohttp.ClientSession, "session")
+        if clock is not None and not all(callable(getattr(clock, m, None)) for m in ("now_ms", "observe", "monotonic")):
+            raise TypeError("clock must be a ServerClock (or have its now_ms, observe and monotonic methods)")
+        if transport is not None and not (callable(getattr(transport, "send", None)) and hasattr(transport, "aclose")):
+            raise TypeError("transport must have async send(request) and aclose() methods (see AsyncTransport)")
+        if not isinstance(allow_insecure_http, bool):
+            raise TypeError(f"allow_insecure_http must be True or False, got {type(allow_insecure_http).__name__}")
         self._signer = Signer(api_key, secret_key)
         self.account_id = account
         """Default account for account-scoped calls (override per call with ``account=``)."""
-        self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self.timeout = float(timeout)
+        self._allow_insecure_http = allow_insecure_http
+        self._base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self.timeout = timeout
         self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy(max_retries=max_retries)
         self.clock = clock if clock is not None else ServerClock()
         self._transport: AsyncTransport = (
@@ -160,6 +176,19 @@ class AsyncCalypso(AsyncResources):
     @property
     def api_key(self) -> str:
         return self._signer.api_key
+
+    @property
+    def base_url(self) -> str:
+        """Root URL of the API; settable, and checked like the constructor's (plain ``http://`` only on loopback).
+
+        >>> client.base_url  # doctest: +SKIP
+        'https://api.calypso.finance'
+        """
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._base_url = check_base_url(value, allow_insecure_http=self._allow_insecure_http)
 
     @property
     def max_retries(self) -> int:
