@@ -18,6 +18,7 @@
     ├── APIConnectionError            the request may not have reached the service (DNS, refused, reset)
     │   └── APITimeoutError           no complete answer within ``timeout`` seconds
     ├── ClientClosedError             the client was closed (``aclose()``/``close()``), or the session given to it was
+    ├── EventLoopError                an aiohttp session given to the client is used from another event loop
     ├── OutcomeUnknownError           a money-moving call without an idempotency key failed ambiguously:
     │                                 it may or may not have happened; the message says how to check
     ├── WebhookSignatureError         a webhook delivery's ``Sign`` is missing or wrong
@@ -54,6 +55,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "DuplicateIdempotencyKeyError",
+    "EventLoopError",
     "InvalidResponseError",
     "InvalidTimestampError",
     "NotFoundError",
@@ -87,6 +89,13 @@ class CalypsoError(Exception):
 class ClientClosedError(CalypsoError):
     """The client was closed (``aclose()``/``close()``) before or during the call, or the aiohttp ``session``
     passed to it was closed by its owner. Nothing more is sent; create a new client (or session).
+    """
+
+
+class EventLoopError(CalypsoError):
+    """The client was used on an event loop where it cannot work; the message says what to do instead.
+
+    (calypso's own connection pools follow the loop that awaits a call; a ``session=`` you passed cannot.)
     """
 
 

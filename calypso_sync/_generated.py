@@ -312,7 +312,9 @@ class Calypso(SyncClient):
         )
 
     def close(self) -> None:
-        """Close the connection pool (a session you passed in is left open).
+        """Close the connection pools (a session you passed in is left open).
+
+        Every later call, and every retry of a call still in flight, raises ``ClientClosedError`` at once.
 
         Idempotent; calls made afterwards raise ``SyncFacadeError``.
 
