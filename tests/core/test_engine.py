@@ -261,3 +261,18 @@ async def test_no_secret_in_repr_logs_or_errors(caplog: pytest.LogCaptureFixture
     for text in texts:
         assert SECRET not in text
         assert API_KEY not in text
+
+
+async def test_calls_share_one_retry_log_callback_instead_of_building_one_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+    original = RetryPolicy.run
+
+    async def spy(self: RetryPolicy, attempt: Any, **kw: Any) -> Any:
+        seen.append(kw.get("before_retry"))
+        return await original(self, attempt, **kw)
+
+    monkeypatch.setattr(RetryPolicy, "run", spy)
+    client = make(StubTransport(ok({}), ok({}), ok({})))
+    for _ in range(3):
+        await client._call(READ, {"id": "1"})
+    assert len(seen) == 3 and seen[0] is seen[1] is seen[2]
