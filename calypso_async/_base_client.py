@@ -426,7 +426,7 @@ class AsyncAPIClient:
                     operation=op.name,
                 ) from exc
             raise
-        except (asyncio.CancelledError, KeyboardInterrupt, TimeoutError) as exc:
+        except (asyncio.CancelledError, KeyboardInterrupt, TimeoutError, asyncio.TimeoutError) as exc:
             if key is not None:
                 self._interrupted(exc, prepared)
             raise
