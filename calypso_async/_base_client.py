@@ -124,7 +124,12 @@ def _check_instance(value: object, cls: type, argument: str) -> None:
 def _is_duplicate_key(exc: BaseException) -> bool:
     if isinstance(exc, DuplicateIdempotencyKeyError):
         return True
-    return isinstance(exc, APIError) and exc.status_code < 500 and "idempotency" in exc.message.lower()
+    if not isinstance(exc, APIError) or exc.status_code >= 500:
+        return False
+    # Older API versions answer a reused key with other codes: recognise the message, not any mention of the key
+    # (a 400 "idempotencyKey must be a UUID" is a plain validation error).
+    message = exc.message.lower()
+    return "idempotency" in message and any(word in message for word in ("exist", "duplicate", "already", "used"))
 
 
 def _log_retry(retry_number: int, exc: BaseException, delay: float) -> None:
@@ -190,7 +195,7 @@ class _KeyedCreate:
         """The error for a call whose lookup failed: it names the create; the lookup's failure is its cause."""
         duplicate = self.duplicate
         prepared = self.prepared
-        if duplicate is None or exc.operation == prepared.op.name:
+        if duplicate is None or exc.operation == prepared.op.name or isinstance(exc, ClientClosedError):
             return exc
         error = DuplicateIdempotencyKeyError(
             f"{prepared.op.name}: Calypso answered that idempotency key {prepared.idempotency_key} was already "
