@@ -259,7 +259,11 @@ class AiohttpTransport:
                     await sessions.close()
             elif closer is not None and not loop.is_closed():
                 # Another live loop's sessions are closed on that loop.
-                asyncio.run_coroutine_threadsafe(closer.aclose(), loop)
+                asyncio.run_coroutine_threadsafe(_finish(closer), loop)
+
+
+async def _finish(closer: AsyncGenerator[None, None]) -> None:
+    await closer.aclose()
 
 
 def _unwritten(exc: BaseException) -> bool:

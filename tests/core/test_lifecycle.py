@@ -137,3 +137,24 @@ async def test_a_retry_in_flight_during_aclose_stops_and_keeps_the_key(server: F
     assert len(server.requests) == before + 1  # the first attempt only
     assert info.value.idempotency_key and info.value.operation == "payouts.create"
     server.clear_faults()
+
+
+def test_aclose_on_one_loop_closes_the_pool_of_another_live_loop(server: FakeCalypso) -> None:
+    client = make(server)
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(client.account.get(), other).result(30)
+        (session,) = [s.pooled for s in sessions_of(client).values()]
+        asyncio.run(client.aclose())
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), other).result(30)  # let the close run there
+        for _ in range(100):
+            if session.closed:
+                break
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), other).result(30)
+        assert session.closed
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        thread.join(30)
+        other.close()
