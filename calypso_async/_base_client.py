@@ -21,9 +21,9 @@ A call, start to finish (:meth:`AsyncAPIClient._call`):
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -32,18 +32,21 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import aiohttp
 
 from . import _json
-from ._clock import ServerClock, parse_http_date
+from ._clock import ServerClock, parse_retry_after
 from ._config import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     check_base_url,
+    check_int,
+    check_seconds,
     resolve_credentials,
 )
 from ._errors import (
     APIError,
     CalypsoError,
+    ClientClosedError,
     DuplicateIdempotencyKeyError,
     InvalidResponseError,
     InvalidTimestampError,
@@ -51,6 +54,7 @@ from ._errors import (
     OutcomeUnknownError,
     error_class_for,
 )
+from ._idempotency import mismatches
 from ._retry import RetryMode, RetryPolicy, is_ambiguous
 from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
@@ -85,7 +89,7 @@ T = TypeVar("T")
 class _Prepared:
     """One logical call, encoded once; ``body(ts)`` gives the exact bytes of one attempt."""
 
-    __slots__ = ("account", "idempotency_key", "op", "prefix", "suffix", "timeout", "url")
+    __slots__ = ("account", "fresh", "idempotency_key", "op", "prefix", "sent", "suffix", "timeout", "url", "went")
 
     def __init__(
         self,
@@ -96,6 +100,7 @@ class _Prepared:
         timeout: float,
         idempotency_key: str | None,
         account: str | None,
+        sent: Any = None,
     ) -> None:
         self.op = op
         self.url = url
@@ -104,30 +109,107 @@ class _Prepared:
         self.timeout = timeout
         self.idempotency_key = idempotency_key
         self.account = account
+        self.sent = sent
+        """The payload as sent (wire names), kept for a keyed create to compare with what its key finds."""
+        self.fresh = False
+        """Send on a new connection: an un-keyed money-moving call must not meet a stale pooled connection."""
+        self.went = False
+        """True once an attempt was handed to the transport (the request may have reached the server)."""
 
 
-def _parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    when = parse_http_date(value)
-    return None if when is None else max(0.0, when / 1000.0 - time.time())
+def _check_instance(value: object, cls: type, argument: str) -> None:
+    if value is not None and not isinstance(value, cls):
+        raise TypeError(f"{argument} must be a {cls.__name__} or None, got {type(value).__name__}")
 
 
 def _is_duplicate_key(exc: BaseException) -> bool:
     if isinstance(exc, DuplicateIdempotencyKeyError):
         return True
-    return isinstance(exc, APIError) and exc.status_code < 500 and "idempotency" in exc.message.lower()
+    if not isinstance(exc, APIError) or exc.status_code >= 500:
+        return False
+    # Older API versions answer a reused key with other codes: recognise the message, not any mention of the key
+    # (a 400 "idempotencyKey must be a UUID" is a plain validation error).
+    message = exc.message.lower()
+    return "idempotency" in message and any(word in message for word in ("exist", "duplicate", "already", "used"))
+
+
+def _log_retry(retry_number: int, exc: BaseException, delay: float) -> None:
+    logger.info(
+        "%s failed (%s: %s); retry %d in %.2f s",
+        getattr(exc, "operation", None) or "call",
+        type(exc).__name__,
+        exc,
+        retry_number,
+        delay,
+    )
+
+
+def _without_frames(exc: BaseException) -> BaseException:
+    """Drop the tracebacks of ``exc`` and of its whole cause/context chain.
+
+    Those frames (the transport's, aiohttp's) hold the signed request, its ``Sign`` and ``Key`` headers in their
+    locals, and error reporters that capture locals (Sentry, ``capture_locals=True``) would record a request
+    anyone could replay. The types and messages of the chain are kept.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        item.__traceback__ = None
+        todo.extend((item.__cause__, item.__context__))
+    return exc
+
+
+class _KeyedCreate:
+    """A keyed create with a lookup: creates until "duplicate key", then only fetches what the key created.
+
+    One logical call, one retry budget: the lookup's attempts (a 404 from read-after-write lag, a 503) are
+    retries of the same call, never a new create.
+    """
+
+    __slots__ = ("client", "duplicate", "lookup", "prepared")
+
+    def __init__(self, client: AsyncAPIClient, prepared: _Prepared, lookup: Lookup) -> None:
+        self.client = client
+        self.prepared = prepared
+        self.lookup = lookup
+        self.duplicate: APIError | None = None
+
+    async def attempt(self, number: int) -> Any:
+        if self.duplicate is None:
+            try:
+                return await self.client._attempt(self.prepared, number)
+            except APIError as exc:
+                if not _is_duplicate_key(exc):
+                    raise
+                self.duplicate = exc
+        return await self.client._fetch_created(self.prepared, self.lookup, self.duplicate)
+
+    def lookup_pending(self, exc: BaseException) -> bool:
+        """A lookup that found nothing yet is retried (within the call's budget)."""
+        return self.duplicate is not None and isinstance(exc, NotFoundError) and exc.operation != self.prepared.op.name
+
+    def failure(self, exc: CalypsoError) -> CalypsoError:
+        """The error for a call whose lookup failed: it names the create; the lookup's failure is its cause."""
+        duplicate = self.duplicate
+        prepared = self.prepared
+        if duplicate is None or exc.operation == prepared.op.name or isinstance(exc, ClientClosedError):
+            return exc
+        error = DuplicateIdempotencyKeyError(
+            f"{prepared.op.name}: Calypso answered that idempotency key {prepared.idempotency_key} was already "
+            f"used, but {self.lookup.operation.name} could not fetch what it created ({type(exc).__name__}: "
+            f"{exc}). Nothing was created twice; call again later with the same idempotency_key to get it.",
+            status_code=duplicate.status_code,
+            error_code=duplicate.error_code,
+            trace_id=duplicate.trace_id,
+            operation=prepared.op.name,
+            idempotency_key=prepared.idempotency_key,
+            body=duplicate.body,
+        )
+        return error
 
 
 class AsyncAPIClient:
@@ -162,15 +244,24 @@ class AsyncAPIClient:
         allow_insecure_http: bool = False,
     ) -> None:
         api_key, secret_key, account, base_url = resolve_credentials(api_key, secret_key, account, base_url)
-        if timeout <= 0:
-            raise ValueError("timeout must be a positive number of seconds")
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+        timeout = check_seconds(timeout, "timeout")
+        connect_timeout = check_seconds(connect_timeout, "connect_timeout")
+        max_retries = check_int(max_retries, "max_retries", minimum=0)
+        max_response_bytes = check_int(max_response_bytes, "max_response_bytes", minimum=1)
+        _check_instance(retry_policy, RetryPolicy, "retry_policy")
+        _check_instance(session, aiohttp.ClientSession, "session")
+        if clock is not None and not all(callable(getattr(clock, m, None)) for m in ("now_ms", "observe", "monotonic")):
+            raise TypeError("clock must be a ServerClock (or have its now_ms, observe and monotonic methods)")
+        if transport is not None and not (callable(getattr(transport, "send", None)) and hasattr(transport, "aclose")):
+            raise TypeError("transport must have async send(request) and aclose() methods (see AsyncTransport)")
+        if not isinstance(allow_insecure_http, bool):
+            raise TypeError(f"allow_insecure_http must be True or False, got {type(allow_insecure_http).__name__}")
         self._signer = Signer(api_key, secret_key)
         self.account_id = account
         """Default account for account-scoped calls (override per call with ``account=``)."""
-        self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self.timeout = float(timeout)
+        self._allow_insecure_http = allow_insecure_http
+        self._base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self.timeout = timeout
         self.retry_policy = retry_policy if retry_policy is not None else RetryPolicy(max_retries=max_retries)
         self.clock = clock if clock is not None else ServerClock()
         self._transport: AsyncTransport = (
@@ -186,6 +277,19 @@ class AsyncAPIClient:
     @property
     def api_key(self) -> str:
         return self._signer.api_key
+
+    @property
+    def base_url(self) -> str:
+        """Root URL of the API; settable, and checked like the constructor's (plain ``http://`` only on loopback).
+
+        >>> client.base_url  # doctest: +SKIP
+        'https://api.calypso.finance'
+        """
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._base_url = check_base_url(value, allow_insecure_http=self._allow_insecure_http)
 
     @property
     def max_retries(self) -> int:
@@ -236,7 +340,10 @@ class AsyncAPIClient:
         return await self._call(op, payload, account=acct, timeout=timeout, max_retries=max_retries)
 
     async def aclose(self) -> None:
-        """Close the connection pool (a session you passed in is left open)."""
+        """Close the connection pools (a session you passed in is left open).
+
+        Every later call, and every retry of a call still in flight, raises ``ClientClosedError`` at once.
+        """
         self._closed = True
         await self._transport.aclose()
 
@@ -278,39 +385,43 @@ class AsyncAPIClient:
         max_retries: int | None = None,
     ) -> T:
         """Run one operation. ``payload`` maps wire names to values (models, dicts, Decimals ...)."""
+        if self._closed:
+            raise ClientClosedError(f"{op.name}: this client is closed (aclose() was called); create a new one")
         acct = account if op.raw else self._resolve_account(op, account)
         key: str | None = None
         if op.idempotency_field is not None:
             payload = dict(payload or {})
             key = payload.get(op.idempotency_field) or str(uuid.uuid4())
             payload[op.idempotency_field] = key
-        prepared = self._prepare(op, payload, acct, path_params, timeout, key)
+        lookup = op.lookup if key is not None else None
+        prepared = self._prepare(op, payload, acct, path_params, timeout, key, keep_sent=lookup is not None)
         unsafe = not op.blind_retry or (op.money_moving and op.idempotency_field is None)
         mode = RetryMode.SAFE if unsafe else RetryMode.ALL
-        lookup = op.lookup if key is not None else None
+        # An un-keyed money-moving call never goes out on a pooled connection the server may have closed
+        # meanwhile: that would make its outcome unknown although nothing happened.
+        prepared.fresh = unsafe and not op.raw
 
         attempt: Callable[[int], Awaitable[Any]]
+        keyed: _KeyedCreate | None = None
         if lookup is None:
             attempt = functools.partial(self._attempt, prepared)  # nothing to recover: one coroutine less
         else:
-            found = lookup
-
-            async def attempt_or_fetch(number: int) -> Any:
-                try:
-                    return await self._attempt(prepared, number)
-                except APIError as exc:
-                    if number > 1 and _is_duplicate_key(exc):
-                        # An earlier attempt reached the server: the object exists. Fetch it, never re-create.
-                        return await self._fetch_created(prepared, found)
-                    raise
-
-            attempt = attempt_or_fetch
+            keyed = _KeyedCreate(self, prepared, lookup)
+            attempt = keyed.attempt
 
         try:
             result: T = await self.retry_policy.run(
-                attempt, mode=mode, max_retries=max_retries, before_retry=self._log_retry(prepared)
+                attempt,
+                mode=mode,
+                max_retries=max_retries,
+                before_retry=_log_retry,
+                also_retry=None if keyed is None else keyed.lookup_pending,
             )
         except CalypsoError as exc:
+            if keyed is not None:
+                failure = keyed.failure(exc)
+                if failure is not exc:
+                    raise failure from exc
             if exc.operation is None:
                 exc.operation = op.name
             if key is not None:
@@ -322,6 +433,10 @@ class AsyncAPIClient:
                     "exchanges.get / list the customer) before calling again.",
                     operation=op.name,
                 ) from exc
+            raise
+        except (asyncio.CancelledError, KeyboardInterrupt, TimeoutError, asyncio.TimeoutError) as exc:
+            if key is not None:
+                self._interrupted(exc, prepared)
             raise
         if key is not None and getattr(result, "idempotency_key", key) is None:
             cast(Any, result).idempotency_key = key
@@ -335,6 +450,8 @@ class AsyncAPIClient:
         path_params: Mapping[str, str] | None,
         timeout: float | None,
         key: str | None,
+        *,
+        keep_sent: bool = False,
     ) -> _Prepared:
         path = op.path.format(**path_params) if path_params else op.path
         prefix = self._prefixes.get(account)
@@ -342,6 +459,7 @@ class AsyncAPIClient:
             prefix = b'{"timestamp":' if account is None else b'{"account":' + _json.dumps(account) + b',"timestamp":'
             if len(self._prefixes) < 64:
                 self._prefixes[account] = prefix
+        sent: Any = None
         if payload is None or op.payload == "none":
             suffix = b"}"
         else:
@@ -349,22 +467,25 @@ class AsyncAPIClient:
                 payload = {k: v for k, v in payload.items() if v is not None}
             from ._model import converter  # cattrs: loaded with the first call, not with the package
 
-            suffix = b',"payload":' + _json.dumps(converter.unstructure(payload)) + b"}"
+            sent = converter.unstructure(payload)
+            suffix = b',"payload":' + _json.dumps(sent) + b"}"
         effective_timeout = self.timeout if timeout is None else float(timeout)
         if effective_timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
-        return _Prepared(op, self.base_url + path, prefix, suffix, effective_timeout, key, account)
+        return _Prepared(
+            op, self.base_url + path, prefix, suffix, effective_timeout, key, account, sent if keep_sent else None
+        )
 
     async def _attempt(self, prepared: _Prepared, number: int) -> Any:
         """One attempt; includes the single immediate re-sign after a timestamp rejection."""
         op = prepared.op
         clock = self.clock
         for clock_retry in (False, True):
-            body = prepared.prefix + str(clock.now_ms()).encode("ascii") + prepared.suffix
-            request = Request(op.method, prepared.url, self._signer.headers(body), body, prepared.timeout)
             sent = clock.monotonic()
-            response = await self._transport.send(request)
+            response = await self._exchange(prepared)
             received = clock.monotonic()
+            if not isinstance(response, Response):
+                raise response  # its traceback starts here: no frame below holds the signed request
             date = response.headers.get("Date")
             status = response.status
             if logger.isEnabledFor(logging.DEBUG):
@@ -392,6 +513,55 @@ class AsyncAPIClient:
                 clock.observe(date, sent, received)
             raise error
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _exchange(self, prepared: _Prepared) -> Response | BaseException:
+        """Sign and send one request; a failure is returned (not raised) with its frames dropped.
+
+        The signed body and its headers exist only in this frame and below it, and none of these frames is left
+        on a traceback calypso raises (see :func:`_without_frames`).
+        """
+        if self._closed:
+            return ClientClosedError(f"{prepared.op.name}: the client was closed during the call; nothing more is sent")
+        request: Request | None = self._signed_request(prepared)
+        prepared.went = True
+        try:
+            return await self._transport.send(request)  # type: ignore[arg-type]
+        except CalypsoError as exc:
+            if exc.operation is None:
+                exc.operation = prepared.op.name
+            return _without_frames(exc)
+        except BaseException as exc:
+            request = None
+            raise _without_frames(exc)  # noqa: B904  (cancellation, Ctrl-C: re-raised from here, frames below dropped)
+
+    def _signed_request(self, prepared: _Prepared) -> Request:
+        body = prepared.prefix + str(self.clock.now_ms()).encode("ascii") + prepared.suffix
+        return Request(
+            prepared.op.method,
+            prepared.url,
+            self._signer.headers(body),
+            body,
+            prepared.timeout,
+            fresh_connection=prepared.fresh,
+        )
+
+    def _interrupted(self, exc: BaseException, prepared: _Prepared) -> None:
+        """A keyed create was cancelled or interrupted: keep its key reachable, on the exception and in the log."""
+        key = prepared.idempotency_key
+        try:
+            exc.idempotency_key = key  # type: ignore[attr-defined]
+        except AttributeError:  # pragma: no cover - built-in exceptions all have a __dict__
+            pass
+        if prepared.went:
+            logger.warning(
+                "%s was interrupted (%s) after its request may have reached Calypso; it may have been created. "
+                "Call %s again with idempotency_key=%r: that returns the object if it exists and creates it "
+                "otherwise, never a second one",
+                prepared.op.name,
+                type(exc).__name__,
+                prepared.op.name,
+                key,
+            )
 
     def _decode(self, response: Response, prepared: _Prepared) -> Any:
         op = prepared.op
@@ -450,38 +620,52 @@ class AsyncAPIClient:
             trace_id=trace_id,
             operation=prepared.op.name,
             idempotency_key=prepared.idempotency_key,
-            retry_after=_parse_retry_after(response.headers),
+            retry_after=parse_retry_after(response.headers, self.clock),
             body=body if isinstance(body, dict) else None,
         )
 
-    async def _fetch_created(self, prepared: _Prepared, lookup: Lookup) -> Any:
+    async def _fetch_created(self, prepared: _Prepared, lookup: Lookup, duplicate: APIError) -> Any:
+        """The object the key of a "duplicate key" answer created, when it matches this call; never a new create.
+
+        One lookup, no retries of its own: the caller's retry policy retries it within the call's budget.
+        """
         key = prepared.idempotency_key
-        logger.info("%s met a duplicate key on retry; fetching what key %s created", prepared.op.name, key)
         get_op = lookup.operation
-        try:
-            if lookup.in_list is None:
-                return await self._call(get_op, {lookup.field: key}, account=prepared.account)
-            listing = await self._call(get_op, None, account=prepared.account)
-            for item in getattr(listing, lookup.in_list, None) or []:
-                if item.to_dict().get(lookup.field) == key:
-                    return item
-        except NotFoundError:
-            pass
-        # The duplicate answer was not about our object after all: the create did not happen. Try again.
-        return await self._attempt(prepared, 0)
-
-    def _log_retry(self, prepared: _Prepared) -> Any:
-        def log(retry_number: int, exc: BaseException, delay: float) -> None:
-            logger.info(
-                "%s failed (%s: %s); retry %d in %.2f s",
-                prepared.op.name,
-                type(exc).__name__,
-                exc,
-                retry_number,
-                delay,
+        logger.info("%s met a duplicate key; fetching what key %s created", prepared.op.name, key)
+        if lookup.in_list is None:
+            found = await self._call(
+                get_op, {lookup.field: key}, account=prepared.account, timeout=prepared.timeout, max_retries=0
             )
-
-        return log
+        else:
+            listing = await self._call(get_op, None, account=prepared.account, timeout=prepared.timeout, max_retries=0)
+            found = next(
+                (
+                    item
+                    for item in getattr(listing, lookup.in_list, None) or []
+                    if item.to_dict().get(lookup.field) == key
+                ),
+                None,
+            )
+            if found is None:
+                raise NotFoundError(
+                    f"{get_op.name}: no item with {lookup.field} {key} (yet)", status_code=404, operation=get_op.name
+                )
+        problems = mismatches(prepared.sent, found)
+        if problems:
+            error = DuplicateIdempotencyKeyError(
+                f"{prepared.op.name}: idempotency key {key} was already used for a different request "
+                f"({', '.join(problems)} differ); the existing object is on this error's `existing`. Use a new "
+                "key for a new request.",
+                status_code=duplicate.status_code,
+                error_code=duplicate.error_code,
+                trace_id=duplicate.trace_id,
+                operation=prepared.op.name,
+                idempotency_key=key,
+                body=duplicate.body,
+            )
+            error.existing = found
+            raise error
+        return found
 
 
 def _snippet(body: bytes) -> str:
