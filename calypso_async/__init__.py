@@ -27,7 +27,9 @@ from ._errors import (
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from ._hooks import EventHook, HookEvent
 from ._model import Model, OpenEnum
+from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 from ._version import __version__
@@ -97,6 +99,8 @@ __all__ = [
     "CalypsoError",
     "ConflictError",
     "DuplicateIdempotencyKeyError",
+    "EventHook",
+    "HookEvent",
     "InvalidResponseError",
     "InvalidTimestampError",
     "ManualClock",
@@ -108,6 +112,7 @@ __all__ = [
     "PollerEvent",
     "PollerStats",
     "RateLimitError",
+    "RawResponse",
     "Request",
     "Response",
     "RetryPolicy",

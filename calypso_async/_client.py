@@ -17,15 +17,17 @@ A call, start to finish (:meth:`AsyncCalypso._call`):
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
+import attrs
 
 from . import _json
 from ._clock import ServerClock, parse_http_date
@@ -47,12 +49,18 @@ from ._errors import (
     OutcomeUnknownError,
     error_class_for,
 )
+from ._hooks import EventHook
 from ._model import converter
+from ._observe import CallRecord, current_record, make_observer, observed
 from ._operation import IDEMPOTENT_LOOKUP, NO_BLIND_RETRY, Lookup, Operation
+from ._otel import TracerProviderLike
 from ._retry import RetryMode, RetryPolicy, is_ambiguous
 from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 from .resources import AsyncResources
+
+if TYPE_CHECKING:
+    from ._raw_resources import AsyncCalypsoWithRawResponse
 
 __all__ = ["NOT_GIVEN", "AsyncCalypso"]
 
@@ -75,11 +83,13 @@ NOT_GIVEN: Any = _NotGiven()
 
 _RAW_OPERATION = "request"
 
+_Client = TypeVar("_Client", bound="AsyncCalypso")
+
 
 class _Prepared:
     """One logical call, encoded once; ``body(ts)`` gives the exact bytes of one attempt."""
 
-    __slots__ = ("account", "idempotency_key", "op", "prefix", "suffix", "timeout", "url")
+    __slots__ = ("account", "idempotency_key", "op", "prefix", "record", "suffix", "timeout", "url")
 
     def __init__(
         self,
@@ -98,6 +108,7 @@ class _Prepared:
         self.timeout = timeout
         self.idempotency_key = idempotency_key
         self.account = account
+        self.record: CallRecord | None = current_record()  # set when hooks, tracing or a raw response observe
 
 
 def _parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -133,7 +144,8 @@ class AsyncCalypso(AsyncResources):
     Arguments not given come from ``CALYPSO_API_KEY``, ``CALYPSO_SECRET_KEY``, ``CALYPSO_ACCOUNT`` and
     ``CALYPSO_BASE_URL``. ``timeout`` is seconds per attempt; ``max_retries=N`` allows N retries after the
     first attempt. Pass ``session`` to reuse your own ``aiohttp.ClientSession`` (calypso will not close it),
-    or ``transport`` to replace HTTP altogether (tests, benchmarks).
+    or ``transport`` to replace HTTP altogether (tests, benchmarks). ``event_hooks`` and ``tracing`` observe
+    every attempt (README, "Hooks and tracing").
     """
 
     def __init__(
@@ -152,6 +164,8 @@ class AsyncCalypso(AsyncResources):
         clock: ServerClock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        event_hooks: Mapping[str, Iterable[EventHook]] | None = None,
+        tracing: bool | TracerProviderLike = False,
     ) -> None:
         api_key, secret_key, account, base_url = resolve_credentials(api_key, secret_key, account, base_url)
         if timeout <= 0:
@@ -171,6 +185,8 @@ class AsyncCalypso(AsyncResources):
             else AiohttpTransport(session, connect_timeout=connect_timeout, max_response_bytes=max_response_bytes)
         )
         self._closed = False
+        self._shares_pool = False  # True for with_options copies: the client they were made from owns the pool
+        self._observer = make_observer(event_hooks, tracing)
         self._prefixes: dict[str | None, bytes] = {}  # envelope starts by account, encoded once
         self._init_resources()
 
@@ -227,10 +243,51 @@ class AsyncCalypso(AsyncResources):
             op, payload, account=acct, timeout=timeout, max_retries=max_retries, mode=mode, raw_payload=True
         )
 
+    def with_options(
+        self: _Client, *, timeout: float | None = None, max_retries: int | None = None, account: Any = NOT_GIVEN
+    ) -> _Client:
+        """A light copy of this client with other defaults; it shares the pool, clock, keys and hooks.
+
+        >>> await client.with_options(timeout=5, max_retries=0).payouts.get(id="…")  # doctest: +SKIP
+
+        The client you built owns the connection pool: closing a copy leaves the pool open for the client and
+        its other copies, and closing the client closes it for every copy.
+        """
+        if timeout is not None and not timeout > 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        if max_retries is not None and max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        new = copy.copy(self)
+        state = vars(new)
+        for name, value in list(state.items()):
+            if getattr(value, "_client", None) is self:
+                del state[name]  # resources and wrappers bound to this client
+        new._shares_pool = True
+        if timeout is not None:
+            new.timeout = float(timeout)
+        if max_retries is not None:
+            new.retry_policy = attrs.evolve(self.retry_policy, max_retries=max_retries)
+        if account is not NOT_GIVEN:
+            new.account_id = account
+        new._init_resources()
+        return new
+
+    @property
+    def with_raw_response(self) -> AsyncCalypsoWithRawResponse:
+        """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
+
+        >>> raw = await client.with_raw_response.account.get()  # doctest: +SKIP
+        >>> raw.status_code, raw.trace_id, raw.parse().balances  # doctest: +SKIP
+        """
+        from ._raw_resources import AsyncCalypsoWithRawResponse
+
+        return AsyncCalypsoWithRawResponse(self)
+
     async def aclose(self) -> None:
-        """Close the connection pool (a session you passed in is left open)."""
+        """Close the connection pool (a session you passed in is left open; a ``with_options`` copy closes nothing)."""
         self._closed = True
-        await self._transport.aclose()
+        if not self._shares_pool:
+            await self._transport.aclose()
 
     async def __aenter__(self) -> AsyncCalypso:
         return self
@@ -256,6 +313,7 @@ class AsyncCalypso(AsyncResources):
             )
         return acct
 
+    @observed
     async def _call(
         self,
         op: Operation,
@@ -349,12 +407,17 @@ class AsyncCalypso(AsyncResources):
         """One attempt; includes the single immediate re-sign after a timestamp rejection."""
         op = prepared.op
         clock = self.clock
+        record = prepared.record
+        if record is not None:
+            await record.attempt(prepared, number)
         for clock_retry in (False, True):
             body = prepared.prefix + str(clock.now_ms()).encode("ascii") + prepared.suffix
             request = Request(op.method, prepared.url, self._signer.headers(body), body, prepared.timeout)
             sent = clock.monotonic()
             response = await self._transport.send(request)
             received = clock.monotonic()
+            if record is not None:
+                record.sent(response)
             date = response.headers.get("Date")
             status = response.status
             if logger.isEnabledFor(logging.DEBUG):
@@ -462,6 +525,8 @@ class AsyncCalypso(AsyncResources):
 
     def _log_retry(self, prepared: _Prepared) -> Any:
         def log(retry_number: int, exc: BaseException, delay: float) -> None:
+            if prepared.record is not None:
+                prepared.record.retry(retry_number, exc, delay)
             logger.info(
                 "%s failed (%s: %s); retry %d in %.2f s",
                 prepared.op.name,

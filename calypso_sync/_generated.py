@@ -11,7 +11,7 @@ Edit ``calypso_async`` or ``scripts/generate_sync.py``, then run ``python script
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
@@ -19,7 +19,8 @@ from typing import Any
 
 import aiohttp
 
-from calypso_async import NOT_GIVEN, AsyncTransport, RetryPolicy, ServerClock
+from calypso_async import NOT_GIVEN, AsyncTransport, EventHook, RetryPolicy, ServerClock
+from calypso_async._otel import TracerProviderLike
 from calypso_async.models import (
     AccountResponseDTO,
     AnyResponseDTO,
@@ -115,7 +116,8 @@ class Calypso(SyncClient):
     Arguments not given come from ``CALYPSO_API_KEY``, ``CALYPSO_SECRET_KEY``, ``CALYPSO_ACCOUNT`` and
     ``CALYPSO_BASE_URL``. ``timeout`` is seconds per attempt; ``max_retries=N`` allows N retries after the
     first attempt. Pass ``session`` to reuse your own ``aiohttp.ClientSession`` (calypso will not close it),
-    or ``transport`` to replace HTTP altogether (tests, benchmarks).
+    or ``transport`` to replace HTTP altogether (tests, benchmarks). ``event_hooks`` and ``tracing`` observe
+    every attempt (README, "Hooks and tracing").
 
     Sync facade: every call runs the ``AsyncCalypso`` coroutine on calypso_sync's private event-loop thread and
     blocks until it is done, so one client can be shared by any number of threads (one connection pool), used
@@ -159,6 +161,8 @@ class Calypso(SyncClient):
         clock: ServerClock | None = None,
         max_response_bytes: int = 16777216,
         allow_insecure_http: bool = False,
+        event_hooks: Mapping[str, Iterable[EventHook]] | None = None,
+        tracing: bool | TracerProviderLike = False,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -174,6 +178,8 @@ class Calypso(SyncClient):
             clock=clock,
             max_response_bytes=max_response_bytes,
             allow_insecure_http=allow_insecure_http,
+            event_hooks=event_hooks,
+            tracing=tracing,
         )
         self.account = Account(self)
         self.user = User(self)
@@ -311,7 +317,7 @@ class Calypso(SyncClient):
         )
 
     def close(self) -> None:
-        """Close the connection pool (a session you passed in is left open).
+        """Close the connection pool (a session you passed in is left open; a ``with_options`` copy closes nothing).
 
         Idempotent; calls made afterwards raise ``SyncFacadeError``.
 

@@ -65,6 +65,8 @@ PUBLIC_MODULES = ("calypso_async", "calypso_async.models", "calypso_async.resour
 ASYNC_ITERATOR_NAMES = {"AsyncIterator", "AsyncIterable", "AsyncGenerator"}
 P = inspect.Parameter
 LIFECYCLE = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
+# Client members that calypso_sync._base.SyncClient implements itself (they return sync objects, not forwards).
+HAND_WRITTEN = {"with_options", "with_raw_response"}
 
 SYNC_CLIENT_NOTES = """\
 Sync facade: every call runs the ``AsyncCalypso`` coroutine on calypso_sync's private event-loop thread and
@@ -573,7 +575,11 @@ def render_client(client_cls: type, found: list[Resource], imports: Imports, ren
     for resource in found:
         text += f"        self.{resource.attribute} = {resource.sync_name}(self)\n"
 
-    members = [(n, v) for n, v in public_members(client_cls, (AsyncResources,)) if n not in resource_names]
+    members = [
+        (n, v)
+        for n, v in public_members(client_cls, (AsyncResources,))
+        if n not in resource_names and n not in HAND_WRITTEN
+    ]
     lifecycle = {name: vars(client_cls).get(name) for name in LIFECYCLE}
     for name, func in lifecycle.items():
         if func is None:
