@@ -116,8 +116,7 @@ class Calypso(SyncClient):
     Arguments not given come from ``CALYPSO_API_KEY``, ``CALYPSO_SECRET_KEY``, ``CALYPSO_ACCOUNT`` and
     ``CALYPSO_BASE_URL``. ``timeout`` is seconds per attempt; ``max_retries=N`` allows N retries after the
     first attempt. Pass ``session`` to reuse your own ``aiohttp.ClientSession`` (calypso will not close it),
-    or ``transport`` to replace HTTP altogether (tests, benchmarks). ``event_hooks`` and ``tracing`` observe
-    every attempt (README, "Hooks and tracing").
+    or ``transport`` to replace HTTP altogether (tests, benchmarks).
 
     Sync facade: every call runs the ``AsyncCalypso`` coroutine on calypso_sync's private event-loop thread and
     blocks until it is done, so one client can be shared by any number of threads (one connection pool), used

@@ -8,15 +8,15 @@ One wrapper class per resource, whose attributes are the resource's methods pass
 ``ParamSpec`` keeps every parameter of the method for type checkers and turns its return type ``T`` into
 ``RawResponse[T]``, so the classes need no copied signatures. Auto-paging ``iter_*`` methods make many calls and
 have no single answer: they are left out. The resources and their methods are read from
-``calypso_async.resources.AsyncResources``, as ``generate_sync.py`` does.
+the cached resource properties of ``AsyncCalypso``, as ``generate_sync.py`` does.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import sys
-import typing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,14 +35,14 @@ def resources() -> list[tuple[str, type, list[str]]]:
     """(attribute, async resource class, names of its single-call methods) for every resource of the client."""
     for name in [m for m in sys.modules if m == "calypso_async" or m.startswith("calypso_async.")]:
         del sys.modules[name]  # fresh import: --check must see the files on disk now
-    from calypso_async.resources import AsyncResources
+    import calypso_async.resources
+    from calypso_async import AsyncCalypso
 
-    hints = typing.get_type_hints(AsyncResources)
     found = []
-    for attribute in AsyncResources.__annotations__:
-        if attribute.startswith("_"):
+    for attribute, value in vars(AsyncCalypso).items():
+        if attribute.startswith("_") or not isinstance(value, functools.cached_property):
             continue
-        cls = hints[attribute]
+        cls = getattr(calypso_async.resources, str(value.func.__annotations__.get("return")))
         methods = [
             name for name, value in vars(cls).items() if not name.startswith("_") and inspect.iscoroutinefunction(value)
         ]
