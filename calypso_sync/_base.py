@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from calypso_async import NOT_GIVEN, AsyncCalypso, SyncFacadeError
 
 from ._portal import PORTAL, Portal
 
 if TYPE_CHECKING:
+    from ._generated import Calypso
     from ._raw_resources import CalypsoWithRawResponse
 
 __all__ = ["SyncClient", "SyncResource"]
@@ -121,7 +122,7 @@ class SyncClient:
             options["max_retries"] = max_retries
         if account is not NOT_GIVEN:
             options["account"] = account
-        derived = parent._async_client.with_options(**options)  # checks the options, in the caller's thread
+        derived = self._async_client.with_options(**options)  # checks the options, in the caller's thread
         new = copy.copy(self)
         for name, value in list(vars(new).items()):
             if isinstance(value, SyncResource) and value._client is self:
@@ -130,7 +131,7 @@ class SyncClient:
         new._copy_options = options
         new._overrides = dict(self._overrides) if self._parent is not None else {}
         new._async_client = derived
-        new._copy_of = parent._async_client
+        new._copy_of = self._copy_of if self._parent is not None else self._async_client
         new._generation = _COPY
         return new
 
@@ -143,7 +144,7 @@ class SyncClient:
         """
         from ._raw_resources import CalypsoWithRawResponse
 
-        return CalypsoWithRawResponse(self)  # type: ignore[arg-type]
+        return CalypsoWithRawResponse(cast("Calypso", self))
 
     def _set_option(self, name: str, value: Any) -> None:
         """Set an attribute of the ``AsyncCalypso`` and remember it for the rebuild in a fork child."""
