@@ -67,7 +67,6 @@ class CallRecord:
 
     __slots__ = (
         "_att_duration",
-        "_att_error",
         "_att_started",
         "_att_status",
         "_att_trace_id",
@@ -113,7 +112,6 @@ class CallRecord:
         self._att_started = 0.0
         self._att_status: int | None = None
         self._att_trace_id: str | None = None
-        self._att_error: str | None = None
         self._att_duration: float | None = None
 
     # ------------------------------------------------------------------------------------ engine side
@@ -130,7 +128,7 @@ class CallRecord:
         self.attempts += 1
         self._number = number
         self._att_started = time.perf_counter()
-        self._att_status = self._att_trace_id = self._att_error = None
+        self._att_status = self._att_trace_id = None
         if "request" in self._hooks:
             self._queue("request", number)
         if self._pending:
@@ -168,7 +166,6 @@ class CallRecord:
                 self._att_trace_id = self.trace_id = trace_id
             code = getattr(exc, "error_code", None)
             self.error_code = code if isinstance(code, str) else None
-            self._att_error = type(exc).__name__
         if "response" in self._hooks:
             self._queue("response", number, error=exc, duration=duration)
 

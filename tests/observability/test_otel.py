@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from calypso_async import APITimeoutError, AsyncCalypso, BadRequestError
+from calypso_async import APITimeoutError, AsyncCalypso, BadRequestError, Request, Response
+from calypso_async._observe import current_record
 from calypso_sync import Calypso
 
 from .support import ACCOUNT_BODY, StubTransport, assert_no_secret, error, make, ok, options
@@ -211,3 +213,27 @@ def test_tracing_true_uses_the_global_tracer_provider() -> None:
         """
     )
     assert result == {"spans": ["calypso request"]}
+
+
+async def test_cancelled_call_ends_its_span_and_leaves_no_context_behind(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    started = asyncio.Event()
+
+    class Hanging(StubTransport):
+        async def send(self, request: Request) -> Response:
+            started.set()
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+    client = make(Hanging(), tracing=provider)
+    task = asyncio.ensure_future(client.account.get())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert dict(span.attributes or {})["error.type"] == "CancelledError"
+    assert current_record() is None
+    assert trace.get_current_span() is trace.INVALID_SPAN
