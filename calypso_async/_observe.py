@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+from ._errors import OutcomeUnknownError
 from ._hooks import EventHook, HookEvent, HookKind, emit, normalize_hooks
 from ._otel import CallSpan, TracerProviderLike, make_tracer
 from ._raw import SINK
@@ -216,7 +217,8 @@ class CallRecord:
         self.error_code = None
 
     def _end(self, exc: BaseException | None) -> None:
-        self._close_attempt(exc)
+        cause = exc.__cause__ if isinstance(exc, OutcomeUnknownError) else None
+        self._close_attempt(cause if cause is not None else exc)  # the last attempt's own failure
         self.elapsed = time.perf_counter() - self.started
         if exc is None and self.parent is not None:
             self.parent._adopt(self)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from calypso_async import APITimeoutError, AsyncCalypso, HookEvent, ServerError
+from calypso_async import APITimeoutError, AsyncCalypso, HookEvent, OutcomeUnknownError, ServerError
 from calypso_sync import Calypso
 
 from .support import ACCOUNT_BODY, StubTransport, assert_no_secret, error, make, ok, options
@@ -189,3 +189,12 @@ async def test_a_single_callable_is_accepted_for_a_kind() -> None:
     client = make(StubTransport(ok(ACCOUNT_BODY)), event_hooks={"response": recorder})
     await client.account.get()
     assert recorder.kinds() == [("response", 1)]
+
+
+async def test_last_attempt_of_an_unknown_outcome_reports_its_own_failure() -> None:
+    recorder = Recorder()
+    client = make(StubTransport(error(503, "000")), event_hooks={"response": [recorder]})
+    with pytest.raises(OutcomeUnknownError):
+        await client.exchanges.create(source_currency="BTC", destination_currency="ETH", amount=1)
+    (event,) = recorder.events
+    assert (event.status, event.error, event.error_code) == (503, "ServerError", "000")
