@@ -6,7 +6,7 @@
 
 Why a facade and not a second HTTP stack: every call runs the very same ``AsyncCalypso`` coroutine (signing,
 clock, retries, idempotency) on one private event-loop thread per process (``_portal.py``), so behaviour cannot
-drift between the two APIs. The wrappers are generated (``scripts/generate_sync.py``); the loop, fork and exit
+drift between the two APIs. The wrappers are generated (``python -m scripts.codegen``); the loop, fork and exit
 handling are hand-written (``_portal.py``, ``_base.py``). Errors and models are those of ``calypso_async``,
 re-exported here; resource classes live in :mod:`calypso_sync.resources`.
 

@@ -52,6 +52,17 @@ class SyncClient:
     _copy_options: dict[str, Any]
     _copy_of: AsyncCalypso | None  # the parent's AsyncCalypso this copy's was derived from
 
+    def __new__(cls, *args: Any, **options: Any) -> SyncClient:
+        # The generated constructor does not list session=/transport=; refuse them with the reason, not a TypeError.
+        for name in ("session", "transport"):
+            if options.get(name) is not None:
+                raise ValueError(
+                    f"calypso_sync.Calypso does not take {name}=: an aiohttp {name} belongs to the event loop it was "
+                    "created on, and the sync client runs every call on its own private loop, where it creates its "
+                    f"own. Use calypso_async.AsyncCalypso to bring your own {name}."
+                )
+        return super().__new__(cls)
+
     def __init__(self, **options: Any) -> None:
         self._generation = _CLOSED  # until fully built: a failed constructor leaves nothing for __del__
         if options.get("session") is not None:
@@ -124,9 +135,10 @@ class SyncClient:
             options["account"] = account
         derived = self._async_client.with_options(**options)  # checks the options, in the caller's thread
         new = copy.copy(self)
-        for name, value in list(vars(new).items()):
+        state = vars(new)
+        for name, value in list(state.items()):
             if isinstance(value, SyncResource) and value._client is self:
-                setattr(new, name, type(value)(new))
+                del state[name]  # cached resources bound to this client
         new._parent = parent
         new._copy_options = options
         new._overrides = dict(self._overrides) if self._parent is not None else {}

@@ -1,6 +1,6 @@
 """The vendored spec read independently of the generator: arguments, sample values and wire forms per operation.
 
-Kept deliberately simple and separate from scripts/generate_api.py so that the tests check the generated code
+Kept deliberately simple and separate from scripts/codegen/ so that the tests check the generated code
 against the spec rather than against the generator's own reading of it.
 """
 

@@ -8,6 +8,7 @@ from email.utils import formatdate
 from typing import Any
 
 from calypso_async import AsyncCalypso, CalypsoError, Request, Response, RetryPolicy
+from calypso_sync import Calypso
 
 API_KEY = "c529e14832b34b74972365cf7bf02430"
 SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
@@ -64,6 +65,15 @@ def options(transport: StubTransport, **kw: Any) -> dict[str, Any]:
 
 def make(transport: StubTransport, **kw: Any) -> AsyncCalypso:
     return AsyncCalypso(**options(transport, **kw))
+
+
+def make_sync(transport: StubTransport, **kw: Any) -> Calypso:
+    """A sync client on ``transport`` (it takes no ``transport=``: the test swaps it in after construction)."""
+    settings = options(transport, **kw)
+    del settings["transport"]
+    client = Calypso(**settings)
+    client._async_client._transport = transport
+    return client
 
 
 def assert_no_secret(text: str, transport: StubTransport | None = None) -> None:

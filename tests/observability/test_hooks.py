@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from calypso_async import APITimeoutError, AsyncCalypso, HookEvent, OutcomeUnknownError, ServerError
-from calypso_sync import Calypso
 
-from .support import ACCOUNT_BODY, StubTransport, assert_no_secret, error, make, ok, options
+from .support import ACCOUNT_BODY, StubTransport, assert_no_secret, error, make, make_sync, ok, options
 
 
 class Recorder:
@@ -72,7 +71,7 @@ async def test_async_hooks_see_each_attempt_and_retry_decision() -> None:
 def test_sync_hooks_see_each_attempt_and_retry_decision() -> None:
     recorder = Recorder()
     transport = retry_script()
-    with Calypso(**options(transport, event_hooks=recorder.hooks())) as client:
+    with make_sync(transport, event_hooks=recorder.hooks()) as client:
         client.account.get()
     check_retry_events(recorder, transport)
 
@@ -94,7 +93,7 @@ def test_sync_client_runs_coroutine_hooks_too() -> None:
     async def hook(event: HookEvent) -> None:
         seen.append(event.kind)
 
-    with Calypso(**options(StubTransport(ok(ACCOUNT_BODY)), event_hooks={"response": [hook]})) as client:
+    with make_sync(StubTransport(ok(ACCOUNT_BODY)), event_hooks={"response": [hook]}) as client:
         client.account.get()
     assert seen == ["response"]
 
@@ -141,18 +140,15 @@ async def test_async_hook_that_raises_is_logged_and_ignored(caplog: pytest.LogCa
 
 def test_sync_hook_that_raises_does_not_break_the_call(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="calypso"):
-        with Calypso(**options(StubTransport(ok(ACCOUNT_BODY)), event_hooks={"response": [broken]})) as client:
+        with make_sync(StubTransport(ok(ACCOUNT_BODY)), event_hooks={"response": [broken]}) as client:
             assert client.account.get().account == ACCOUNT_BODY["account"]
     assert any("raised RuntimeError" in r.getMessage() for r in caplog.records)
 
 
 def test_sync_hooks_run_on_the_loop_thread_not_the_callers() -> None:
     threads: list[int] = []
-    with Calypso(
-        **options(
-            StubTransport(ok(ACCOUNT_BODY)), event_hooks={"request": [lambda e: threads.append(threading.get_ident())]}
-        )
-    ) as client:
+    hooks = {"request": [lambda e: threads.append(threading.get_ident())]}
+    with make_sync(StubTransport(ok(ACCOUNT_BODY)), event_hooks=hooks) as client:
         client.account.get()
     assert threads and threads[0] != threading.get_ident()
 
@@ -181,7 +177,7 @@ def test_bad_event_hooks_are_refused_at_construction(hooks: Any, message: str) -
     with pytest.raises(ValueError, match=message):
         AsyncCalypso(**options(StubTransport(), event_hooks=hooks))
     with pytest.raises(ValueError, match=message):
-        Calypso(**options(StubTransport(), event_hooks=hooks))
+        make_sync(StubTransport(), event_hooks=hooks)
 
 
 async def test_a_single_callable_is_accepted_for_a_kind() -> None:

@@ -10,7 +10,7 @@ import pytest
 from calypso_async import APITimeoutError, SyncFacadeError
 from calypso_sync import Calypso
 
-from .support import ACCOUNT, ACCOUNT_BODY, StubTransport, make, ok, options
+from .support import ACCOUNT, ACCOUNT_BODY, StubTransport, make, make_sync, ok
 
 OTHER = "0x" + "ab" * 20
 
@@ -69,13 +69,13 @@ async def test_async_copy_of_a_copy_keeps_earlier_options() -> None:
 def test_bad_options_are_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make(answers()).with_options(**kwargs)
-    with Calypso(**options(answers())) as client, pytest.raises(ValueError, match=message):
+    with make_sync(answers()) as client, pytest.raises(ValueError, match=message):
         client.with_options(**kwargs)
 
 
 def test_sync_copy_uses_its_own_defaults_and_shares_the_pool() -> None:
     transport = answers()
-    with Calypso(**options(transport)) as client:
+    with make_sync(transport) as client:
         copy = client.with_options(timeout=3, max_retries=0, account=OTHER)
         assert type(copy) is Calypso
         assert (copy.timeout, copy.max_retries, copy.account_id) == (3.0, 0, OTHER)
@@ -96,7 +96,7 @@ def test_sync_copy_uses_its_own_defaults_and_shares_the_pool() -> None:
 
 
 def test_sync_copy_fails_cleanly_once_its_client_is_closed() -> None:
-    client = Calypso(**options(answers()))
+    client = make_sync(answers())
     copy = client.with_options(timeout=1)
     client.close()
     with pytest.raises(SyncFacadeError, match="closed"):
@@ -104,7 +104,7 @@ def test_sync_copy_fails_cleanly_once_its_client_is_closed() -> None:
 
 
 def test_sync_copy_setting_an_option_leaves_the_client_alone() -> None:
-    with Calypso(**options(answers())) as client:
+    with make_sync(answers()) as client:
         copy = client.with_options(max_retries=1)
         copy.timeout = 4
         copy.account.get()
@@ -115,6 +115,6 @@ def test_sync_copy_setting_an_option_leaves_the_client_alone() -> None:
 
 def test_sync_raw_response_through_a_copy() -> None:
     transport = answers()
-    with Calypso(**options(transport)) as client:
+    with make_sync(transport) as client:
         raw = client.with_options(timeout=2).with_raw_response.account.get()
     assert raw.status_code == 200 and transport.requests[0].timeout == 2.0

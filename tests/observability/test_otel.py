@@ -19,9 +19,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from calypso_async import APITimeoutError, AsyncCalypso, BadRequestError, Request, Response
 from calypso_async._observe import current_record
-from calypso_sync import Calypso
 
-from .support import ACCOUNT_BODY, StubTransport, assert_no_secret, error, make, ok, options
+from .support import ACCOUNT_BODY, StubTransport, assert_no_secret, error, make, make_sync, ok, options
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +83,7 @@ async def test_async_call_is_one_span_with_retries_as_events(
 
 def test_sync_call_is_one_span_with_retries_as_events(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
     transport = retry_script()
-    with Calypso(**options(transport, tracing=provider)) as client:
+    with make_sync(transport, tracing=provider) as client:
         client.account.get()
     check_retried_span(exporter, transport)
 
@@ -105,7 +104,7 @@ async def test_async_failed_call_span_has_error_status_and_code(
 
 
 def test_sync_failed_call_span_has_error_status(provider: TracerProvider, exporter: InMemorySpanExporter) -> None:
-    with Calypso(**options(StubTransport(error(400, "001")), tracing=provider)) as client:
+    with make_sync(StubTransport(error(400, "001")), tracing=provider) as client:
         with pytest.raises(BadRequestError):
             client.account.get()
     (span,) = exporter.get_finished_spans()
@@ -135,7 +134,7 @@ def test_sync_span_is_a_child_of_the_callers_current_span(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
     tracer = provider.get_tracer("app")
-    with Calypso(**options(StubTransport(ok(ACCOUNT_BODY)), tracing=provider)) as client:
+    with make_sync(StubTransport(ok(ACCOUNT_BODY)), tracing=provider) as client:
         with tracer.start_as_current_span("handler"):
             client.account.get()
     calypso_span, handler = exporter.get_finished_spans()

@@ -1,0 +1,1 @@
+"""Developer scripts (not shipped): ``python -m scripts.codegen`` regenerates the generated code."""
