@@ -359,8 +359,9 @@ class AsyncAPIClient:
 
             attempt = attempt_or_fetch
 
+        policy = self.retry_policy if prepared.record is None else prepared.record.retry_policy(self.retry_policy)
         try:
-            result: T = await self.retry_policy.run(
+            result: T = await policy.run(
                 attempt, mode=mode, max_retries=max_retries, before_retry=self._log_retry(prepared)
             )
         except CalypsoError as exc:

@@ -6,7 +6,7 @@ Three kinds, each a list of plain or ``async`` callables taking one :class:`Hook
 
 * ``request``: an attempt is about to be sent (operation, attempt number, method, path);
 * ``response``: an attempt ended, with an answer (``status``) or without one (``error``), and its duration;
-* ``retry``: the engine decided to try again after ``retry_delay`` seconds (emitted when the retry starts).
+* ``retry``: the engine decided to try again after ``retry_delay`` seconds (delivered before that wait).
 
 Events carry no API key, signature, secret or body, so a hook may log them as they are. A hook that raises is
 logged (logger ``calypso``) and ignored: observing a call must never change its outcome.

@@ -9,9 +9,9 @@ unobserved call pays three attribute/context-variable reads and nothing else. Th
 * ``record.sent(response)`` (after each send): an answer arrived, with its status, headers and body;
 * ``record.retry(n, exc, delay)`` (from the retry policy's callback): attempt ``n`` failed and will be retried.
 
-From these it keeps the facts a raw response shows, drives the span, and queues hook events. Hooks are awaited
-only where the engine already awaits (an attempt's start, the call's end), so ``response`` and ``retry`` events
-of a failed attempt are delivered just before the next attempt, after the retry delay.
+From these it keeps the facts a raw response shows, drives the span, and queues hook events. The retry callback
+cannot await, so queued events are delivered where the engine awaits anyway: an attempt's start, the wait before
+a retry (``record.retry_policy`` wraps the policy's ``sleep``) and the call's end.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+import attrs
+
 from ._errors import OutcomeUnknownError
 from ._hooks import EventHook, HookEvent, HookKind, emit, normalize_hooks
 from ._otel import CallSpan, TracerProviderLike, make_tracer
@@ -32,6 +34,7 @@ from ._signing import mask
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
+    from ._retry import RetryPolicy
     from ._transport import Response
 
 __all__ = ["CallRecord", "Observer", "current_record", "make_observer", "observed"]
@@ -142,6 +145,19 @@ class CallRecord:
         self.content = response.body
         self.trace_id = self._att_trace_id = headers.get("X-Trace-Id") or headers.get("X-Request-Id")
         self.error_code = None
+
+    def retry_policy(self, policy: RetryPolicy) -> RetryPolicy:
+        """``policy`` whose waits first deliver the failed attempt's events, so hooks hear of a retry before it."""
+        if not self._hooks:
+            return policy
+        sleep = policy.sleep
+
+        async def deliver_then_sleep(seconds: float) -> None:
+            if self._pending:
+                await self._flush()
+            await sleep(seconds)
+
+        return attrs.evolve(policy, sleep=deliver_then_sleep)
 
     def retry(self, number: int, exc: BaseException, delay: float) -> None:
         self._close_attempt(exc)

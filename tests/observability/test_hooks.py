@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from calypso_async import APITimeoutError, AsyncCalypso, HookEvent, OutcomeUnknownError, ServerError
+from calypso_async import APITimeoutError, AsyncCalypso, HookEvent, OutcomeUnknownError, RetryPolicy, ServerError
 
 from .support import ACCOUNT_BODY, StubTransport, assert_no_secret, error, make, make_sync, ok, options
 
@@ -194,3 +194,19 @@ async def test_last_attempt_of_an_unknown_outcome_reports_its_own_failure() -> N
         await client.exchanges.create(source_currency="BTC", destination_currency="ETH", amount=1)
     (event,) = recorder.events
     assert (event.status, event.error, event.error_code) == (503, "ServerError", "000")
+
+
+async def test_retry_is_announced_before_its_wait() -> None:
+    timeline: list[str] = []
+
+    async def sleep(seconds: float) -> None:
+        timeline.append("wait")
+
+    def hook(event: HookEvent) -> None:
+        timeline.append(f"{event.kind}{event.attempt}")
+
+    hooks = {"request": [hook], "response": [hook], "retry": [hook]}
+    transport = StubTransport(error(503, None), ok(ACCOUNT_BODY))
+    client = make(transport, event_hooks=hooks, retry_policy=RetryPolicy(max_retries=2, sleep=sleep))
+    await client.account.get()
+    assert timeline == ["request1", "response1", "retry1", "wait", "request2", "response2"]
