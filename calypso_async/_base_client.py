@@ -265,7 +265,7 @@ class AsyncAPIClient:
         state = vars(new)
         for name, value in list(state.items()):
             if getattr(value, "_client", None) is self:
-                del state[name]  # cached resources bound to this client
+                del state[name]  # cached resources and raw wrappers bound to this client
         new._shares_pool = True
         if timeout is not None:
             new.timeout = float(timeout)
@@ -275,7 +275,7 @@ class AsyncAPIClient:
             new.account_id = account
         return new
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncCalypsoWithRawResponse:
         """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
 

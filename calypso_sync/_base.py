@@ -21,6 +21,7 @@ Why each piece exists (numbers refer to the failure modes listed in ``_portal.py
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
@@ -137,8 +138,8 @@ class SyncClient:
         new = copy.copy(self)
         state = vars(new)
         for name, value in list(state.items()):
-            if isinstance(value, SyncResource) and value._client is self:
-                del state[name]  # cached resources bound to this client
+            if getattr(value, "_client", None) is self:
+                del state[name]  # cached resources and raw wrappers bound to this client
         new._parent = parent
         new._copy_options = options
         new._overrides = dict(self._overrides) if self._parent is not None else {}
@@ -147,7 +148,7 @@ class SyncClient:
         new._generation = _COPY
         return new
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> CalypsoWithRawResponse:
         """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
 

@@ -118,3 +118,21 @@ def test_sync_raw_response_through_a_copy() -> None:
     with make_sync(transport) as client:
         raw = client.with_options(timeout=2).with_raw_response.account.get()
     assert raw.status_code == 200 and transport.requests[0].timeout == 2.0
+
+
+async def test_async_copy_has_its_own_raw_wrappers() -> None:
+    transport = answers()
+    client = make(transport)
+    assert client.with_raw_response is client.with_raw_response  # built once
+    await client.with_raw_response.account.get()
+    copy = client.with_options(timeout=2)
+    await copy.with_raw_response.account.get()
+    assert [r.timeout for r in transport.requests] == [30.0, 2.0]
+
+
+def test_sync_copy_has_its_own_raw_wrappers() -> None:
+    transport = answers()
+    with make_sync(transport) as client:
+        client.with_raw_response.account.get()
+        client.with_options(timeout=2).with_raw_response.account.get()
+    assert [r.timeout for r in transport.requests] == [30.0, 2.0]
