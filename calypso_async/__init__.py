@@ -29,6 +29,8 @@ from ._errors import (
     WebhookPayloadError,
     WebhookSignatureError,
 )
+from ._hooks import EventHook, HookEvent
+from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 from ._version import __version__
@@ -102,7 +104,9 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "DuplicateIdempotencyKeyError",
+    "EventHook",
     "EventLoopError",
+    "HookEvent",
     "InvalidResponseError",
     "InvalidTimestampError",
     "ManualClock",
@@ -114,6 +118,7 @@ __all__ = [
     "PollerEvent",
     "PollerStats",
     "RateLimitError",
+    "RawResponse",
     "Request",
     "Response",
     "RetryPolicy",

@@ -22,14 +22,16 @@ A call, start to finish (:meth:`AsyncAPIClient._call`):
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import aiohttp
+import attrs
 
 from . import _json
 from ._clock import ServerClock, parse_retry_after
@@ -54,10 +56,17 @@ from ._errors import (
     OutcomeUnknownError,
     error_class_for,
 )
+from ._hooks import EventHook
 from ._idempotency import mismatches
+from ._observe import CallRecord, current_record, make_observer, observed
+from ._otel import TracerProviderLike
 from ._retry import RetryMode, RetryPolicy, is_ambiguous
 from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
+
+if TYPE_CHECKING:
+    from ._client import AsyncCalypso
+    from ._raw_resources import AsyncCalypsoWithRawResponse
 
 __all__ = ["NOT_GIVEN", "AsyncAPIClient"]
 
@@ -89,7 +98,19 @@ T = TypeVar("T")
 class _Prepared:
     """One logical call, encoded once; ``body(ts)`` gives the exact bytes of one attempt."""
 
-    __slots__ = ("account", "fresh", "idempotency_key", "op", "prefix", "sent", "suffix", "timeout", "url", "went")
+    __slots__ = (
+        "account",
+        "fresh",
+        "idempotency_key",
+        "op",
+        "prefix",
+        "record",
+        "sent",
+        "suffix",
+        "timeout",
+        "url",
+        "went",
+    )
 
     def __init__(
         self,
@@ -115,6 +136,7 @@ class _Prepared:
         """Send on a new connection: an un-keyed money-moving call must not meet a stale pooled connection."""
         self.went = False
         """True once an attempt was handed to the transport (the request may have reached the server)."""
+        self.record: CallRecord | None = current_record()  # set when hooks, tracing or a raw response observe
 
 
 def _check_instance(value: object, cls: type, argument: str) -> None:
@@ -142,6 +164,14 @@ def _log_retry(retry_number: int, exc: BaseException, delay: float) -> None:
         retry_number,
         delay,
     )
+
+
+def _observed_retry(record: CallRecord) -> Callable[[int, BaseException, float], None]:
+    def log(retry_number: int, exc: BaseException, delay: float) -> None:
+        record.retry(retry_number, exc, delay)
+        _log_retry(retry_number, exc, delay)
+
+    return log
 
 
 def _without_frames(exc: BaseException) -> BaseException:
@@ -223,7 +253,8 @@ class AsyncAPIClient:
     Arguments not given come from ``CALYPSO_API_KEY``, ``CALYPSO_SECRET_KEY``, ``CALYPSO_ACCOUNT`` and
     ``CALYPSO_BASE_URL``. ``timeout`` is seconds per attempt; ``max_retries=N`` allows N retries after the
     first attempt. Pass ``session`` to reuse your own ``aiohttp.ClientSession`` (calypso will not close it),
-    or ``transport`` to replace HTTP altogether (tests, benchmarks).
+    or ``transport`` to replace HTTP altogether (tests, benchmarks). ``event_hooks`` and ``tracing`` observe
+    every attempt (README, "Hooks and tracing").
     """
 
     def __init__(
@@ -242,6 +273,8 @@ class AsyncAPIClient:
         clock: ServerClock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        event_hooks: Mapping[str, Iterable[EventHook]] | None = None,
+        tracing: bool | TracerProviderLike = False,
     ) -> None:
         api_key, secret_key, account, base_url = resolve_credentials(api_key, secret_key, account, base_url)
         timeout = check_seconds(timeout, "timeout")
@@ -270,6 +303,8 @@ class AsyncAPIClient:
             else AiohttpTransport(session, connect_timeout=connect_timeout, max_response_bytes=max_response_bytes)
         )
         self._closed = False
+        self._shares_pool = False  # True for with_options copies: the client they were made from owns the pool
+        self._observer = make_observer(event_hooks, tracing)
         self._prefixes: dict[str | None, bytes] = {}  # envelope starts by account, encoded once
 
     # ------------------------------------------------------------------------------------------ public
@@ -339,13 +374,53 @@ class AsyncAPIClient:
         )
         return await self._call(op, payload, account=acct, timeout=timeout, max_retries=max_retries)
 
+    def with_options(
+        self: _Self, *, timeout: float | None = None, max_retries: int | None = None, account: Any = NOT_GIVEN
+    ) -> _Self:
+        """A light copy of this client with other defaults; it shares the pool, clock, keys and hooks.
+
+        >>> await client.with_options(timeout=5, max_retries=0).payouts.get(id="…")  # doctest: +SKIP
+
+        The client you built owns the connection pool: closing a copy leaves the pool open for the client and
+        its other copies, and closing the client closes it for every copy.
+        """
+        if timeout is not None and not timeout > 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        if max_retries is not None and max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        new = copy.copy(self)
+        state = vars(new)
+        for name, value in list(state.items()):
+            if getattr(value, "_client", None) is self:
+                del state[name]  # cached resources and raw wrappers bound to this client
+        new._shares_pool = True
+        if timeout is not None:
+            new.timeout = float(timeout)
+        if max_retries is not None:
+            new.retry_policy = attrs.evolve(self.retry_policy, max_retries=max_retries)
+        if account is not NOT_GIVEN:
+            new.account_id = account
+        return new
+
+    @functools.cached_property
+    def with_raw_response(self) -> AsyncCalypsoWithRawResponse:
+        """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
+
+        >>> raw = await client.with_raw_response.account.get()  # doctest: +SKIP
+        >>> raw.status_code, raw.trace_id, raw.parse().balances  # doctest: +SKIP
+        """
+        from ._raw_resources import AsyncCalypsoWithRawResponse
+
+        return AsyncCalypsoWithRawResponse(cast("AsyncCalypso", self))
+
     async def aclose(self) -> None:
-        """Close the connection pools (a session you passed in is left open).
+        """Close the connection pools (a session you passed in is left open; a ``with_options`` copy closes nothing).
 
         Every later call, and every retry of a call still in flight, raises ``ClientClosedError`` at once.
         """
         self._closed = True
-        await self._transport.aclose()
+        if not self._shares_pool:
+            await self._transport.aclose()
 
     async def __aenter__(self: _Self) -> _Self:
         return self
@@ -374,6 +449,7 @@ class AsyncAPIClient:
             )
         return acct
 
+    @observed
     async def _call(
         self,
         op: Operation[T],
@@ -409,12 +485,13 @@ class AsyncAPIClient:
             keyed = _KeyedCreate(self, prepared, lookup)
             attempt = keyed.attempt
 
+        policy = self.retry_policy if prepared.record is None else prepared.record.retry_policy(self.retry_policy)
         try:
-            result: T = await self.retry_policy.run(
+            result: T = await policy.run(
                 attempt,
                 mode=mode,
                 max_retries=max_retries,
-                before_retry=_log_retry,
+                before_retry=_log_retry if prepared.record is None else _observed_retry(prepared.record),
                 also_retry=None if keyed is None else keyed.lookup_pending,
             )
         except CalypsoError as exc:
@@ -480,12 +557,17 @@ class AsyncAPIClient:
         """One attempt; includes the single immediate re-sign after a timestamp rejection."""
         op = prepared.op
         clock = self.clock
+        record = prepared.record
+        if record is not None:
+            await record.attempt(prepared, number)
         for clock_retry in (False, True):
             sent = clock.monotonic()
             response = await self._exchange(prepared)
             received = clock.monotonic()
             if not isinstance(response, Response):
                 raise response  # its traceback starts here: no frame below holds the signed request
+            if record is not None:
+                record.sent(response)
             date = response.headers.get("Date")
             status = response.status
             if logger.isEnabledFor(logging.DEBUG):

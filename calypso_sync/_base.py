@@ -20,17 +20,26 @@ Why each piece exists (numbers refer to the failure modes listed in ``_portal.py
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from calypso_async import AsyncCalypso, SyncFacadeError
+from calypso_async import NOT_GIVEN, AsyncCalypso, SyncFacadeError
 
 from ._portal import PORTAL, Portal
+
+if TYPE_CHECKING:
+    from ._generated import Calypso
+    from ._raw_resources import CalypsoWithRawResponse
 
 __all__ = ["SyncClient", "SyncResource"]
 
 _NEVER_USED = -1  # built, never used on any loop: reusable in a fork child as is
 _CLOSED = -2
+_COPY = -3  # a with_options copy: its AsyncCalypso is derived from its parent's at each call
+
+_Client = TypeVar("_Client", bound="SyncClient")
 
 
 class SyncClient:
@@ -40,6 +49,9 @@ class SyncClient:
     """
 
     _portal: ClassVar[Portal] = PORTAL
+    _parent: SyncClient | None = None  # set on with_options copies
+    _copy_options: dict[str, Any]
+    _copy_of: AsyncCalypso | None  # the parent's AsyncCalypso this copy's was derived from
 
     def __new__(cls, *args: Any, **options: Any) -> SyncClient:
         # The generated constructor does not list session=/transport=; refuse them with the reason, not a TypeError.
@@ -74,6 +86,9 @@ class SyncClient:
         return self._async_client
 
     def _activate(self) -> None:
+        if self._parent is not None:
+            self._activate_copy(self._parent)
+            return
         portal = self._portal
         generation = portal.generation  # handles a fork first (new lock, new generation)
         with portal.lock:
@@ -91,6 +106,61 @@ class SyncClient:
                 self._async_client = inner
             portal.track(self._async_client)
             self._generation = generation
+
+    def _activate_copy(self, parent: SyncClient) -> None:
+        """A copy follows its parent's ``AsyncCalypso`` (rebuilt after fork): same pool, its own options."""
+        if self._generation == _CLOSED:
+            raise SyncFacadeError("this Calypso client is closed; create a new one")
+        inner = parent._inner()
+        if self._copy_of is not inner:
+            derived = inner.with_options(**self._copy_options)
+            for name, value in self._overrides.items():
+                setattr(derived, name, value)
+            self._async_client = derived
+            self._copy_of = inner
+
+    def with_options(
+        self: _Client, *, timeout: float | None = None, max_retries: int | None = None, account: Any = NOT_GIVEN
+    ) -> _Client:
+        """A light copy of this client with other defaults; it shares the pool, clock, keys and hooks.
+
+        >>> client.with_options(timeout=5, max_retries=0).payouts.get(id="…")  # doctest: +SKIP
+
+        The client you built owns the connection pool: closing a copy leaves it open, closing the client closes
+        it for every copy.
+        """
+        parent = self._parent if self._parent is not None else self
+        options = dict(self._copy_options) if self._parent is not None else {}
+        if timeout is not None:
+            options["timeout"] = timeout
+        if max_retries is not None:
+            options["max_retries"] = max_retries
+        if account is not NOT_GIVEN:
+            options["account"] = account
+        derived = self._async_client.with_options(**options)  # checks the options, in the caller's thread
+        new = copy.copy(self)
+        state = vars(new)
+        for name, value in list(state.items()):
+            if getattr(value, "_client", None) is self:
+                del state[name]  # cached resources and raw wrappers bound to this client
+        new._parent = parent
+        new._copy_options = options
+        new._overrides = dict(self._overrides) if self._parent is not None else {}
+        new._async_client = derived
+        new._copy_of = self._copy_of if self._parent is not None else self._async_client
+        new._generation = _COPY
+        return new
+
+    @functools.cached_property
+    def with_raw_response(self) -> CalypsoWithRawResponse:
+        """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
+
+        >>> client.with_raw_response.account.get().status_code  # doctest: +SKIP
+        200
+        """
+        from ._raw_resources import CalypsoWithRawResponse
+
+        return CalypsoWithRawResponse(cast("Calypso", self))
 
     def _set_option(self, name: str, value: Any) -> None:
         """Set an attribute of the ``AsyncCalypso`` and remember it for the rebuild in a fork child."""

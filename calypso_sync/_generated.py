@@ -25,13 +25,15 @@ from calypso_sync._base import SyncClient, SyncResource
 from calypso_sync._portal import SyncIterator
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
     from decimal import Decimal
     from types import TracebackType
     from typing import Any
 
     from calypso_async._clock import ServerClock
+    from calypso_async._hooks import EventHook
+    from calypso_async._otel import TracerProviderLike
     from calypso_async._retry import RetryPolicy
     from calypso_async.models._common import Currency
     from calypso_async.models.account import AccountResponseDTO, PGCompanyUserFullInfoDTO
@@ -156,6 +158,8 @@ class Calypso(SyncClient):
         clock: ServerClock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        event_hooks: Mapping[str, Iterable[EventHook]] | None = None,
+        tracing: bool | TracerProviderLike = False,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -169,6 +173,8 @@ class Calypso(SyncClient):
             clock=clock,
             max_response_bytes=max_response_bytes,
             allow_insecure_http=allow_insecure_http,
+            event_hooks=event_hooks,
+            tracing=tracing,
         )
 
     @functools.cached_property
@@ -375,7 +381,7 @@ class Calypso(SyncClient):
         )
 
     def close(self) -> None:
-        """Close the connection pools (a session you passed in is left open).
+        """Close the connection pools (a session you passed in is left open; a ``with_options`` copy closes nothing).
 
         Every later call, and every retry of a call still in flight, raises ``ClientClosedError`` at once.
 

@@ -11,7 +11,7 @@ Layers (each tested on its own in ``tests/api/test_codegen.py``):
 * emitters, each ``emit(api) -> {path: text}``: ``emit_models`` (``models/``), ``emit_resources``
   (``resources/``), ``emit_client`` (``_client.py``, the ``AsyncCalypso`` leaf), ``emit_sync``
   (``calypso_sync/_generated.py``), ``emit_events`` (``webhooks/_events.py``), ``emit_coverage``
-  (``docs/reference-coverage.md``);
+  (``docs/reference-coverage.md``), ``emit_raw`` (``with_raw_response`` of both clients, ``_raw_resources.py``);
 * ``text.py`` (naming, wrapping, docstrings) and ``calls.py`` (signatures and docstrings shared by the async and
   sync emitters); ``fmt.py`` formats Python output with ruff, so output is stable.
 """

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import emit_client, emit_coverage, emit_events, emit_models, emit_resources, emit_sync
+from . import emit_client, emit_coverage, emit_events, emit_models, emit_raw, emit_resources, emit_sync
 from .describe import load
 from .engine import read_engine
 from .fmt import MARKER, ROOT, format_source
@@ -23,6 +23,7 @@ def generate() -> dict[Path, str]:
     files.update(emit_client.emit(api))
     files.update(emit_events.emit(api))
     files.update(emit_sync.emit(api, read_engine()))
+    files.update(emit_raw.emit(api))
     files = {path: format_source(path, text) if path.suffix == ".py" else text for path, text in files.items()}
     files.update(emit_coverage.emit(api))
     return dict(sorted(files.items()))

@@ -24,6 +24,9 @@ from typing import Any
 from .fmt import ROOT
 
 LIFECYCLE = ("aclose", "__aenter__", "__aexit__")
+HAND_WRITTEN = ("with_options", "with_raw_response")
+"""Members the sync client's hand-written base (``calypso_sync._base.SyncClient``) implements itself: they
+return sync objects, so they are not forwards of the async ones."""
 SYNC_REFUSED = ("session", "transport")
 """Constructor arguments the sync client does not offer: an aiohttp session or transport belongs to the event
 loop it was created on, and the sync client runs every call on its own private loop."""
@@ -224,6 +227,8 @@ def read_engine(cls: type | None = None) -> Engine:
     attributes: list[Attribute] = []
     methods: list[Method] = []
     for name, value in members.items():
+        if name in HAND_WRITTEN:
+            continue
         if isinstance(value, property):
             if value.fget is None:
                 raise EngineError(f"AsyncAPIClient.{name} has no getter")
