@@ -65,8 +65,7 @@ from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 
 if TYPE_CHECKING:
-    from ._client import AsyncCalypso
-    from ._raw_resources import AsyncCalypsoWithRawResponse
+    pass
 
 __all__ = ["NOT_GIVEN", "AsyncAPIClient"]
 
@@ -401,17 +400,6 @@ class AsyncAPIClient:
         if account is not NOT_GIVEN:
             new.account_id = account
         return new
-
-    @functools.cached_property
-    def with_raw_response(self) -> AsyncCalypsoWithRawResponse:
-        """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
-
-        >>> raw = await client.with_raw_response.account.get()  # doctest: +SKIP
-        >>> raw.status_code, raw.trace_id, raw.parse().balances  # doctest: +SKIP
-        """
-        from ._raw_resources import AsyncCalypsoWithRawResponse
-
-        return AsyncCalypsoWithRawResponse(cast("AsyncCalypso", self))
 
     async def aclose(self) -> None:
         """Close the connection pools (a session you passed in is left open; a ``with_options`` copy closes nothing).

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ._base_client import NOT_GIVEN, AsyncAPIClient
 
 if TYPE_CHECKING:
+    from ._raw_resources import AsyncCalypsoWithRawResponse
     from .resources.account import AsyncAccount
     from .resources.crypto_to_fiat import AsyncCryptoToFiat
     from .resources.customer_purse import AsyncCustomerPurse
@@ -161,3 +162,14 @@ class AsyncCalypso(AsyncAPIClient):
         from .resources.webhooks import AsyncWebhooks
 
         return AsyncWebhooks(self)
+
+    @functools.cached_property
+    def with_raw_response(self) -> AsyncCalypsoWithRawResponse:
+        """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
+
+        >>> raw = await client.with_raw_response.account.get()  # doctest: +SKIP
+        >>> raw.status_code, raw.trace_id, raw.parse().balances  # doctest: +SKIP
+        """
+        from ._raw_resources import AsyncCalypsoWithRawResponse
+
+        return AsyncCalypsoWithRawResponse(self)

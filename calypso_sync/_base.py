@@ -21,17 +21,15 @@ Why each piece exists (numbers refer to the failure modes listed in ``_portal.py
 from __future__ import annotations
 
 import copy
-import functools
 import os
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from calypso_async import NOT_GIVEN, AsyncCalypso, SyncFacadeError
 
 from ._portal import PORTAL, Portal
 
 if TYPE_CHECKING:
-    from ._generated import Calypso
-    from ._raw_resources import CalypsoWithRawResponse
+    pass
 
 __all__ = ["SyncClient", "SyncResource"]
 
@@ -150,17 +148,6 @@ class SyncClient:
         new._copy_of = self._copy_of if self._parent is not None else self._async_client
         new._generation = _COPY
         return new
-
-    @functools.cached_property
-    def with_raw_response(self) -> CalypsoWithRawResponse:
-        """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
-
-        >>> client.with_raw_response.account.get().status_code  # doctest: +SKIP
-        200
-        """
-        from ._raw_resources import CalypsoWithRawResponse
-
-        return CalypsoWithRawResponse(cast("Calypso", self))
 
     def _set_option(self, name: str, value: Any) -> None:
         """Set an attribute of the ``AsyncCalypso`` and remember it for the rebuild in a fork child."""

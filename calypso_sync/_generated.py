@@ -103,6 +103,7 @@ if TYPE_CHECKING:
     from calypso_async.resources.settlement_wallets import AsyncSettlementWallets
     from calypso_async.resources.user import AsyncUser
     from calypso_async.resources.webhooks import AsyncWebhooks
+    from calypso_sync._raw_resources import CalypsoWithRawResponse
 
 __all__ = [
     "Account",
@@ -261,6 +262,17 @@ class Calypso(SyncClient):
     def webhooks(self) -> Webhooks:
         """``client.webhooks``: Webhook subscriptions."""
         return Webhooks(self)
+
+    @functools.cached_property
+    def with_raw_response(self) -> CalypsoWithRawResponse:
+        """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
+
+        >>> client.with_raw_response.account.get().status_code  # doctest: +SKIP
+        200
+        """
+        from calypso_sync._raw_resources import CalypsoWithRawResponse
+
+        return CalypsoWithRawResponse(self)
 
     @property
     def api_key(self) -> str:

@@ -23,6 +23,11 @@ ENGINE = FOUNDATION | {
     "_transport",
     "_paging",
     "_resource",
+    "_idempotency",
+    "_hooks",
+    "_raw",
+    "_otel",
+    "_observe",
     "_base_client",
 }
 """Hand-written core: knows no endpoint, so it never imports generated code or the leaves."""
@@ -36,7 +41,9 @@ GENERATED_ALLOWED = {
         "calypso_async.models",
         "calypso_async.resources",
     },
-    "calypso_async._client": {"calypso_async._base_client", "calypso_async.resources"},
+    "calypso_async._client": {"calypso_async._base_client", "calypso_async.resources", "calypso_async._raw_resources"},
+    "calypso_async._raw_resources": {"calypso_async._raw", "calypso_async._client", "calypso_async.resources"},
+    "calypso_sync._raw_resources": {"calypso_async._raw", "calypso_sync._generated"},
     "calypso_async.webhooks._events": {"calypso_async._model", "calypso_async.webhooks._types"},
     "calypso_sync._generated": {
         "calypso_async._base_client",
@@ -44,6 +51,7 @@ GENERATED_ALLOWED = {
         "calypso_async._paging",
         "calypso_sync._base",
         "calypso_sync._portal",
+        "calypso_sync._raw_resources",
     },
 }
 """Generated module (or package) -> the only calypso modules it may import at run time."""

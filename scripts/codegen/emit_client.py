@@ -21,6 +21,11 @@ Arguments not given come from ``CALYPSO_API_KEY``, ``CALYPSO_SECRET_KEY``, ``CAL
 first attempt. Pass ``session`` to reuse your own ``aiohttp.ClientSession`` (calypso will not close it),
 or ``transport`` to replace HTTP altogether (tests, benchmarks)."""
 
+RAW_DOC = """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
+
+>>> raw = await client.with_raw_response.account.get()  # doctest: +SKIP
+>>> raw.status_code, raw.trace_id, raw.parse().balances  # doctest: +SKIP"""
+
 
 def emit(api: API) -> dict[Path, str]:
     out = [
@@ -37,6 +42,7 @@ def emit(api: API) -> dict[Path, str]:
         "",
         "if TYPE_CHECKING:",
     ]
+    out.append("    from ._raw_resources import AsyncCalypsoWithRawResponse")
     for resource in api.resources:
         out.append(f"    from .resources.{resource.name} import {resource.async_class}")
     out += ["", '__all__ = ["NOT_GIVEN", "AsyncCalypso"]', "", ""]
@@ -52,4 +58,13 @@ def emit(api: API) -> dict[Path, str]:
             "",
             f"        return {resource.async_class}(self)",
         ]
+    out += [
+        "",
+        "    @functools.cached_property",
+        "    def with_raw_response(self) -> AsyncCalypsoWithRawResponse:",
+        docstring([RAW_DOC.splitlines()], 8),
+        "        from ._raw_resources import AsyncCalypsoWithRawResponse",
+        "",
+        "        return AsyncCalypsoWithRawResponse(self)",
+    ]
     return {OUTPUT: "\n".join(out) + "\n"}

@@ -54,6 +54,11 @@ def sync_text(text: str) -> str:
     text = re.sub(r"(?<![\w.])AsyncCalypso\b", CLIENT, text)
     return re.sub(r"\baclose\(\)", "close()", text)
 
+SYNC_RAW_DOC = """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
+
+>>> client.with_raw_response.account.get().status_code  # doctest: +SKIP
+200"""
+
 
 def lines_doc(text: str, indent: int) -> str:
     return docstring([text.splitlines()], indent)
@@ -71,6 +76,15 @@ def render_client(api: API, engine: Engine) -> list[str]:
             docstring([f"``client.{resource.name}``: {resource.description}"], 8),
             f"        return {resource.sync_class}(self)",
         ]
+    out += [
+        "",
+        "    @functools.cached_property",
+        f"    def with_raw_response(self) -> {CLIENT}WithRawResponse:",
+        lines_doc(SYNC_RAW_DOC, 8),
+        f"        from calypso_sync._raw_resources import {CLIENT}WithRawResponse",
+        "",
+        f"        return {CLIENT}WithRawResponse(self)",
+    ]
     for attr in engine.attributes:
         if attr.doc:
             doc = sync_text(attr.doc)
@@ -168,6 +182,7 @@ def render(api: API, engine: Engine) -> str:
         typing_only.append(f"from calypso_async.models.{area} import {', '.join(models)}")
     for resource in api.resources:
         typing_only.append(f"from calypso_async.resources.{resource.name} import {resource.async_class}")
+    typing_only.append(f"from calypso_sync._raw_resources import {CLIENT}WithRawResponse")
     exported = sorted([CLIENT, *(r.sync_class for r in api.resources)])
     head = [
         MARKER,

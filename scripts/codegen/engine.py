@@ -24,9 +24,10 @@ from typing import Any
 from .fmt import ROOT
 
 LIFECYCLE = ("aclose", "__aenter__", "__aexit__")
-HAND_WRITTEN = ("with_options", "with_raw_response")
+HAND_WRITTEN = ("with_options",)
 """Members the sync client's hand-written base (``calypso_sync._base.SyncClient``) implements itself: they
-return sync objects, so they are not forwards of the async ones."""
+return sync objects, so they are not forwards of the async ones. (``with_raw_response`` is emitted on the
+generated leaves, next to the resources it wraps.)"""
 SYNC_REFUSED = ("session", "transport")
 """Constructor arguments the sync client does not offer: an aiohttp session or transport belongs to the event
 loop it was created on, and the sync client runs every call on its own private loop."""

@@ -151,7 +151,11 @@ def test_raw_wrappers_cover_every_single_call_method_of_both_clients() -> None:
     from calypso_async._raw_resources import AsyncCalypsoWithRawResponse
     from calypso_sync._raw_resources import CalypsoWithRawResponse
 
-    resources = [n for n, v in vars(AsyncCalypso).items() if isinstance(v, functools.cached_property)]
+    resources = [
+        n
+        for n, v in vars(AsyncCalypso).items()
+        if isinstance(v, functools.cached_property) and n != "with_raw_response"
+    ]
     assert len(resources) == 17
     client = make(StubTransport())
     for name in resources:

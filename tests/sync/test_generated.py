@@ -20,7 +20,7 @@ OPERATIONS = json.loads((ROOT / "calypso_async" / "_spec" / "operations.json").r
 RESOURCES = {
     name: getattr(calypso_async.resources, prop.func.__annotations__["return"])
     for name, prop in vars(AsyncCalypso).items()
-    if isinstance(prop, functools.cached_property)
+    if isinstance(prop, functools.cached_property) and name != "with_raw_response"
 }
 
 
