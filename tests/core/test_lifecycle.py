@@ -158,3 +158,17 @@ def test_aclose_on_one_loop_closes_the_pool_of_another_live_loop(server: FakeCal
         other.call_soon_threadsafe(other.stop)
         thread.join(30)
         other.close()
+
+
+@pytest.fixture(scope="module")
+def shared_client(server: FakeCalypso) -> AsyncCalypso:
+    """One client for the whole module, as a module-level client in an app: each test below has its own loop."""
+    return make(server)
+
+
+@pytest.mark.parametrize("run", range(3))
+async def test_a_module_level_client_works_in_each_tests_own_loop(
+    server: FakeCalypso, shared_client: AsyncCalypso, run: int
+) -> None:
+    account = await shared_client.account.get()
+    assert account.account == server.account_id
