@@ -20,7 +20,6 @@ Why each piece exists (numbers refer to the failure modes listed in ``_portal.py
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 from calypso_async import AsyncCalypso, SyncFacadeError
@@ -117,7 +116,7 @@ class SyncClient:
         if generation < 0:
             return  # closed, or never used: nothing open
         portal = self._portal
-        if portal._pid != os.getpid() or generation != portal._generation:
+        if not portal.is_current(generation):
             portal.orphan(self._async_client)  # the parent's client in a fork child: never closed, never freed
             return
         portal.close_soon(self._async_client)
