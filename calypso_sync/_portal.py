@@ -30,7 +30,9 @@ and what this module does about each:
    interpreter shutdown"), and ``__del__`` paths only *schedule* work on a loop that is already running.
 8. *Ctrl-C leaves the coroutine running* (synchronicity #166/#205, dask #5722): when the waiting thread gets a
    ``KeyboardInterrupt`` (any ``BaseException``), the task is cancelled on the loop and given a short grace
-   period to finish cancelling before the exception is re-raised.
+   period to finish cancelling before the exception is re-raised. A keyed create's ``idempotency_key`` (and
+   ``operation``) found on the cancelled task's exception is copied onto that interrupt, so the caller can
+   recover the call that may have reached the server.
 9. *Thread death surfacing as "Event loop is closed"* (synchronicity #271): the loop thread records why it
    stopped, fails the calls in flight, and every later call gets a clear :class:`~calypso_async.SyncFacadeError`.
 10. *gevent* (gunicorn ``-k gevent``, ``monkey.patch_all()``): a patched ``threading.Thread`` is a greenlet of the
@@ -290,7 +292,7 @@ class _Call(Generic[T]):
         if task.cancelled():
             self.coro.close()  # cancelled before its first step, the wrapper never awaited it: no warning
             if self.cancel_requested:
-                self.fail(asyncio.CancelledError())
+                self.fail(_cancelled_error(task))
             else:
                 self.fail(SyncFacadeError(self.portal._cancelled_message()))
             return
@@ -561,11 +563,12 @@ class Portal:
             if self._state is not _RUNNING:  # died between the check above and scheduling: fail, never hang
                 call.fail(self._dead_error())
             return self._wait(call.future)
-        except BaseException:
+        except BaseException as interrupt:
             if not scheduled:
                 coro.close()
             elif not call.future.done():
                 self._cancel(loop, call)
+                _carry_recovery_facts(call.future, interrupt)
             raise
         finally:
             inflight.discard(call)
@@ -704,6 +707,40 @@ def _blocks_a_running_loop() -> bool:
     if running is None:
         return False
     return _gevent_monkey() is None or asyncio.current_task(running) is not None
+
+
+def _cancelled_error(task: asyncio.Task[Any]) -> BaseException:
+    """The ``CancelledError`` the task ended with (it may carry ``idempotency_key``), else a fresh one."""
+    try:
+        task.result()
+    except asyncio.CancelledError as exc:
+        return exc
+    except BaseException:  # pragma: no cover - a cancelled task raises CancelledError
+        pass
+    return asyncio.CancelledError()  # pragma: no cover
+
+
+_RECOVERY_FACTS = ("idempotency_key", "operation")
+
+
+def _carry_recovery_facts(future: concurrent.futures.Future[Any], interrupt: BaseException) -> None:
+    """Copy ``idempotency_key``/``operation`` from the cancelled call's exception onto the caller's interrupt.
+
+    A keyed create cancelled by Ctrl-C may have reached the server: the key is what lets the caller recover
+    (calling again with it returns the object if it exists), so it must ride on the ``KeyboardInterrupt``.
+    """
+    if not future.done() or future.cancelled():
+        return
+    cause = future.exception(timeout=0)
+    if cause is None or cause is interrupt:
+        return
+    for name in _RECOVERY_FACTS:
+        value = getattr(cause, name, None)
+        if value is not None and getattr(interrupt, name, None) is None:
+            try:
+                setattr(interrupt, name, value)
+            except (AttributeError, TypeError):  # pragma: no cover - an exception type with __slots__
+                pass
 
 
 def _silent_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

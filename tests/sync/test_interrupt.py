@@ -142,3 +142,48 @@ def test_real_sigint_while_blocked_cancels_the_request(server: FakeCalypso, monk
         out, err = proc.communicate(timeout=60)
     assert out.split() == ["interrupted", "True", "True"], err
     assert proc.returncode == 0 and err == ""
+
+
+def keyed_create(started: threading.Event, key: str | None) -> Any:
+    """A stand-in for a keyed create: when cancelled, it says which key it had sent (as the engine does)."""
+
+    async def create() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError as exc:
+            if key is not None:
+                exc.idempotency_key = key  # type: ignore[attr-defined]
+                exc.operation = "payouts.create"  # type: ignore[attr-defined]
+            raise
+
+    return create()
+
+
+def test_interrupt_of_a_keyed_create_carries_its_idempotency_key(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = threading.Event()
+
+    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
+        assert started.wait(30)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(portal, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt) as info:
+        portal.run(keyed_create(started, "3f0c9a52-key"))
+    assert getattr(info.value, "idempotency_key", None) == "3f0c9a52-key"
+    assert getattr(info.value, "operation", None) == "payouts.create"
+
+
+def test_interrupt_of_an_unkeyed_call_gets_no_key(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = threading.Event()
+
+    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
+        assert started.wait(30)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(portal, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt) as info:
+        portal.run(keyed_create(started, None))
+    assert getattr(info.value, "idempotency_key", None) is None
