@@ -20,11 +20,12 @@ Why each piece exists (numbers refer to the failure modes listed in ``_portal.py
 
 from __future__ import annotations
 
+import sys
 from typing import Any, ClassVar
 
 from calypso_async import AsyncCalypso, SyncFacadeError
 
-from ._portal import PORTAL, Portal
+from ._portal import PORTAL, Portal, blocked_loop
 
 __all__ = ["SyncClient", "SyncResource"]
 
@@ -57,7 +58,11 @@ class SyncClient:
         """The ``AsyncCalypso`` of this process, ready for a call on the portal's loop."""
         if self._generation != self._portal.generation:
             self._activate()
-        return self._async_client
+        inner = self._async_client
+        loop = blocked_loop()
+        if loop is not None:
+            _refuse_own_fake_server(inner, loop)
+        return inner
 
     def _activate(self) -> None:
         portal = self._portal
@@ -123,6 +128,21 @@ class SyncClient:
 
     def __repr__(self) -> str:
         return repr(self._async_client).replace(type(self._async_client).__name__, type(self).__name__, 1)
+
+
+def _refuse_own_fake_server(inner: AsyncCalypso, loop: Any) -> None:
+    """A call to a ``FakeCalypso`` served by the very loop the call would block can only time out: refuse it."""
+    server = sys.modules.get("calypso_async.testing._server")  # never imported here: only if the app did
+    served_on = getattr(server, "base_urls_served_on", None)
+    if served_on is None:
+        return
+    if inner.base_url.rstrip("/") in {url.rstrip("/") for url in served_on(loop)}:
+        raise SyncFacadeError(
+            f"this calypso_sync call goes to a FakeCalypso ({inner.base_url}) that is served by the event loop "
+            "running in this very thread (as after `await server.start()` in a notebook); the call would block "
+            "that loop and so wait for itself until it timed out. Await calypso_async.AsyncCalypso here, or run "
+            "the server in its own thread: `with FakeCalypso.run_in_thread() as server: ...`."
+        )
 
 
 class SyncResource:

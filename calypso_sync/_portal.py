@@ -65,7 +65,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from calypso_async import SyncFacadeError
 
-__all__ = ["PORTAL", "Portal", "SyncIterator"]
+__all__ = ["PORTAL", "Portal", "SyncIterator", "blocked_loop"]
 
 logger = logging.getLogger("calypso")
 
@@ -454,7 +454,7 @@ class Portal:
                 "callback running there); it would wait for itself forever. Await the calypso_async client "
                 "there instead."
             )
-        if not self._warned_running_loop and _blocks_a_running_loop():
+        if not self._warned_running_loop and blocked_loop() is not None:
             self._warned_running_loop = True
             logger.warning(
                 "calypso_sync was called from a thread that runs an event loop; the call works but blocks "
@@ -697,16 +697,21 @@ class Portal:
         await loop.shutdown_asyncgens()
 
 
-def _blocks_a_running_loop() -> bool:
-    """True when this thread runs an event loop that the call will block (a coroutine or callback of it).
+def blocked_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop that a blocking call made here would block: this thread's running loop, if any.
+
+    >>> blocked_loop() is None  # doctest: +SKIP
+    True
 
     Under gevent a loop "running" in this OS thread may belong to another greenlet, which keeps running while
     this one waits cooperatively: only a task of that loop being in progress means the caller is that loop.
     """
     running = asyncio._get_running_loop()
     if running is None:
-        return False
-    return _gevent_monkey() is None or asyncio.current_task(running) is not None
+        return None
+    if _gevent_monkey() is not None and asyncio.current_task(running) is None:
+        return None
+    return running
 
 
 def _cancelled_error(task: asyncio.Task[Any]) -> BaseException:
