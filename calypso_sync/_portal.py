@@ -355,9 +355,16 @@ class Portal:
     'done'
     """
 
-    def __init__(self, name: str = "calypso-sync", *, cancel_grace: float = CANCEL_GRACE) -> None:
+    def __init__(
+        self,
+        name: str = "calypso-sync",
+        *,
+        cancel_grace: float = CANCEL_GRACE,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+    ) -> None:
         self.name = name
         self.cancel_grace = cancel_grace
+        self.shutdown_timeout = shutdown_timeout
         self._pid = os.getpid()
         self._generation = 0
         self._atexit_registered = False
@@ -648,13 +655,16 @@ class Portal:
 
     # -------------------------------------------------------------------------------------------- shutdown
 
-    def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
+    def shutdown(self, timeout: float | None = None) -> None:
         """Close every tracked client on the loop, stop and join the thread, close the loop (the exit hook).
 
         >>> PORTAL.shutdown()  # doctest: +SKIP
 
-        Never starts anything: with no loop in this process it only marks the portal closed.
+        Never starts anything: with no loop in this process it only marks the portal closed. ``timeout``
+        (default ``shutdown_timeout``) bounds the wait for the clients to close and, again, for the thread.
         """
+        if timeout is None:
+            timeout = self.shutdown_timeout
         if self._pid != os.getpid():
             self._after_fork()
         with self.lock:

@@ -44,12 +44,12 @@ def test_interrupt_cancels_the_task_before_reraising(portal: Portal, monkeypatch
 
 def test_interrupt_right_after_submitting_cancels_the_task(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
     # Whether the task got its first step before the cancel arrived is a race (it lost under load in CI), so the
-    # body awaits first: either way the cancel must stop it before it completes.
-    ran = threading.Event()
-
+    # body waits for something that never comes: either way the cancel must end it, and run() waits for that.
     async def body() -> None:
-        await asyncio.sleep(5)
-        ran.set()
+        await asyncio.Event().wait()
+
+    async def other_tasks() -> int:
+        return len(asyncio.all_tasks() - {asyncio.current_task()})
 
     portal.run(asyncio.sleep(0))  # loop up
 
@@ -60,8 +60,7 @@ def test_interrupt_right_after_submitting_cancels_the_task(portal: Portal, monke
     with pytest.raises(KeyboardInterrupt):
         portal.run(body())
     monkeypatch.delattr(portal, "_wait")
-    portal.run(asyncio.sleep(0))
-    assert not ran.is_set()
+    assert portal.run(other_tasks()) == 0  # the interrupted call's task is gone, not left waiting
 
 
 def received_by(server: FakeCalypso, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
@@ -112,9 +111,12 @@ def test_real_sigint_while_blocked_cancels_the_request(server: FakeCalypso, monk
     received = received_by(server, monkeypatch)
     script = textwrap.dedent(
         """
-        import asyncio, sys, time
+        import asyncio, sys
         from calypso_async import AiohttpTransport
         from calypso_sync import Calypso
+        from calypso_sync._portal import PORTAL
+
+        PORTAL.cancel_grace = 120  # a hang guard only: under load the cancellation may take a while
 
         cancelled = []
         original = AiohttpTransport.send
@@ -128,19 +130,18 @@ def test_real_sigint_while_blocked_cancels_the_request(server: FakeCalypso, monk
 
         AiohttpTransport.send = spy
         client = Calypso(max_retries=0)
-        started = time.monotonic()
         try:
             client.account.get()
         except KeyboardInterrupt:
-            print("interrupted", cancelled == [True], time.monotonic() - started < 30)
+            print("interrupted", cancelled == [True])
         client.close()
         """
     )
     with popen_python(script, server) as proc:
         assert received.wait(30)
         proc.send_signal(signal.SIGINT)  # Ctrl-C while the main thread is blocked in the call
-        out, err = proc.communicate(timeout=60)
-    assert out.split() == ["interrupted", "True", "True"], err
+        out, err = proc.communicate(timeout=120)
+    assert out.split() == ["interrupted", "True"], err
     assert proc.returncode == 0 and err == ""
 
 
