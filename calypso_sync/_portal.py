@@ -479,7 +479,10 @@ class Portal:
                 raise SyncFacadeError(
                     "calypso_sync has shut down (interpreter exit): sync calls cannot be made any more"
                 )
-            loop = _new_loop()
+            try:
+                loop = _new_loop()
+            except OSError as exc:  # out of file descriptors, say: the selector or self-pipe cannot be made
+                raise SyncFacadeError(f"calypso_sync cannot create its event loop: {exc}") from exc
             thread: threading.Thread | _NativeThread
             if _gevent_monkey() is not None:  # a real OS thread, not a greenlet of the caller's thread
                 thread = _NativeThread(lambda: self._run_loop(loop), self.name)

@@ -272,3 +272,15 @@ def test_context_variables_of_the_caller_reach_the_coroutine(portal: Portal) -> 
     worker.start()
     worker.join()
     assert seen == ["unset"]  # each calling thread brings its own context
+
+
+def test_loop_that_cannot_be_created_gives_a_calypso_error(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    import calypso_sync._portal as portal_module
+
+    def no_descriptors_left() -> asyncio.AbstractEventLoop:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(portal_module, "_new_loop", no_descriptors_left)
+    with pytest.raises(SyncFacadeError, match="cannot create its event loop"):
+        portal.run(asyncio.sleep(0))
+    assert not portal.running
