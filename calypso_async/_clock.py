@@ -22,10 +22,11 @@ from __future__ import annotations
 import email.utils
 import functools
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-__all__ = ["WINDOW_MS", "ServerClock", "parse_http_date"]
+__all__ = ["WINDOW_MS", "ServerClock", "parse_http_date", "parse_retry_after"]
 
 logger = logging.getLogger("calypso")
 
@@ -45,11 +46,56 @@ def parse_http_date(value: str | None) -> float | None:
         return None
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if parsed is None or parsed.tzinfo is None:
+            return None
+        return parsed.timestamp() * 1000.0
+    except (TypeError, ValueError, IndexError, OverflowError):  # a huge year overflows a C long
         return None
-    if parsed is None or parsed.tzinfo is None:
+
+
+MAX_RETRY_AFTER_S = 86_400.0
+"""A ``Retry-After`` beyond a day is not a hint anyone means: it is ignored (the default backoff applies)."""
+
+
+def _seconds(text: str, scale: float) -> float | None:
+    try:
+        seconds = float(text) / scale
+    except (ValueError, OverflowError):
         return None
-    return parsed.timestamp() * 1000.0
+    if not math.isfinite(seconds) or seconds < 0.0 or seconds > MAX_RETRY_AFTER_S:
+        return None
+    return seconds
+
+
+def parse_retry_after(headers: Mapping[str, str], clock: ServerClock | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date), else None.
+
+    A date is measured against the server's clock, since the server wrote it by its own: the same answer's
+    ``Date`` header when it has one, else ``clock``'s estimate. Malformed, negative, non-finite or absurdly large
+    values are ignored, never an error.
+
+    >>> parse_retry_after({"Retry-After": "7"})
+    7.0
+    """
+    value = headers.get("retry-after-ms")
+    if value:
+        seconds = _seconds(value.strip(), 1000.0)
+        if seconds is not None:
+            return seconds
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value[:1].isdigit() or value[:1] in "+-.":
+        return _seconds(value, 1.0)
+    when_ms = parse_http_date(value)
+    if when_ms is None:
+        return None
+    now_ms = parse_http_date(headers.get("Date"))
+    if now_ms is None:
+        now_ms = clock.now_ms() if clock is not None else time.time() * 1000.0
+    seconds = max(0.0, (when_ms - now_ms) / 1000.0)
+    return seconds if seconds <= MAX_RETRY_AFTER_S else None
 
 
 class ServerClock:

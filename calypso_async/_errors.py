@@ -17,6 +17,8 @@
     │   └── StructureError            data that cannot be read as the model asked for (``Model.from_dict``)
     ├── APIConnectionError            the request may not have reached the service (DNS, refused, reset)
     │   └── APITimeoutError           no complete answer within ``timeout`` seconds
+    ├── ClientClosedError             the client was closed (``aclose()``/``close()``), or the session given to it was
+    ├── EventLoopError                an aiohttp session given to the client is used from another event loop
     ├── OutcomeUnknownError           a money-moving call without an idempotency key failed ambiguously:
     │                                 it may or may not have happened; the message says how to check
     ├── WebhookSignatureError         a webhook delivery's ``Sign`` is missing or wrong
@@ -30,7 +32,17 @@ The error-code table lives in :data:`ERROR_CODE_CLASSES`; codes are not unique a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _rebuild(cls: type[_E], args: tuple[Any, ...], state: dict[str, Any]) -> _E:
+    """Unpickle an error without calling its ``__init__`` (keyword-only arguments would be missing)."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 __all__ = [
     "ERROR_CODE_CLASSES",
@@ -40,8 +52,10 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CalypsoError",
+    "ClientClosedError",
     "ConflictError",
     "DuplicateIdempotencyKeyError",
+    "EventLoopError",
     "InvalidResponseError",
     "InvalidTimestampError",
     "NotFoundError",
@@ -65,6 +79,24 @@ class CalypsoError(Exception):
 
     operation: str | None = None
     idempotency_key: str | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Every attribute travels (pickle, copy.deepcopy, a process pool returning the error): the default
+        # would call ``__init__(*args)`` and lose, or fail on, the keyword-only ones.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+class ClientClosedError(CalypsoError):
+    """The client was closed (``aclose()``/``close()``) before or during the call, or the aiohttp ``session``
+    passed to it was closed by its owner. Nothing more is sent; create a new client (or session).
+    """
+
+
+class EventLoopError(CalypsoError):
+    """The client was used on an event loop where it cannot work; the message says what to do instead.
+
+    (calypso's own connection pools follow the loop that awaits a call; a ``session=`` you passed cannot.)
+    """
 
 
 class APIError(CalypsoError):
@@ -144,9 +176,12 @@ class ConflictError(APIError):
 class DuplicateIdempotencyKeyError(ConflictError):
     """errorCode 016: an object with this ``idempotencyKey`` already exists.
 
-    calypso handles this itself when it retries a create (the object is then fetched by key); you see it
-    only when you reused a key on purpose or by mistake.
+    calypso handles this itself: a create that meets it fetches the object its key created and returns it
+    when it matches the arguments of the call. You see this error when the key was used before for a
+    different request; ``existing`` then holds the object created with that key (when it could be fetched).
     """
+
+    existing: Any = None
 
 
 class RateLimitError(APIError):

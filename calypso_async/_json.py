@@ -18,7 +18,6 @@ __all__ = ["JSONDecodeError", "dumps", "loads"]
 JSONDecodeError = json.JSONDecodeError
 
 _encode_str = json.encoder.encode_basestring_ascii
-_decoder = json.JSONDecoder(parse_float=Decimal)
 
 
 def _reject_constant(name: str) -> Any:

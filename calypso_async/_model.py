@@ -166,7 +166,8 @@ def _structure_str(value: Any, _: Any) -> str:
 
 
 _MAX_INT_DIGITS = 4300
-"""Like ``int("9" * 5000)``, refuse to expand ``1E+999999999`` into a number with a billion digits."""
+"""Python's limit on printing an int (``sys.get_int_max_str_digits()``); like ``int("9" * 5000)``, refuse to
+expand ``1E+999999999`` into a number with a billion digits."""
 
 
 def _structure_int(value: Any, _: Any) -> int:
@@ -175,7 +176,7 @@ def _structure_int(value: Any, _: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        if value.adjusted() > _MAX_INT_DIGITS:
+        if value.adjusted() >= _MAX_INT_DIGITS:  # adjusted() is the digit count minus one
             raise ValueError("integer too large")
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():

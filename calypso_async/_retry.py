@@ -92,18 +92,24 @@ class RetryPolicy:
         mode: RetryMode,
         max_retries: int | None = None,
         before_retry: Callable[[int, BaseException, float], None] | None = None,
+        also_retry: Callable[[BaseException], bool] | None = None,
     ) -> T:
         """Call ``attempt(n)`` (n = 1, 2, ...) until it succeeds or a failure is not worth retrying.
 
-        The first attempt runs outside tenacity: the overwhelmingly common case costs nothing extra.
+        ``also_retry`` marks more failures as retryable (the lookup of a keyed create retries a 404 that
+        read-after-write lag can cause). The first attempt runs outside tenacity: the overwhelmingly common
+        case costs nothing extra.
         """
         retries = self.max_retries if max_retries is None else max_retries
         try:
             return await attempt(1)
         except Exception as exc:
-            if retries <= 0 or not is_retryable(exc, mode):
+            if retries <= 0 or not (is_retryable(exc, mode) or (also_retry is not None and also_retry(exc))):
                 raise
             first_failure: BaseException = exc
+
+        def retryable(exc: BaseException) -> bool:
+            return is_retryable(exc, mode) or (also_retry is not None and also_retry(exc))
 
         counter = {"n": 1}
 
@@ -128,7 +134,7 @@ class RetryPolicy:
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(retries),
             wait=wait,
-            retry=tenacity.retry_if_exception(lambda e: is_retryable(e, mode)),
+            retry=tenacity.retry_if_exception(retryable),
             sleep=self.sleep,
             before_sleep=log_retry,
             reraise=True,

@@ -10,16 +10,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["Signer", "mask", "sign"]
+__all__ = ["Signer", "keyed_hmac", "mask", "sign"]
+
+
+def keyed_hmac(secret_key: str) -> hmac.HMAC:
+    """HMAC-SHA512 keyed with ``secret_key``, fed nothing yet: ``.copy()`` it and ``update`` it with a body."""
+    return hmac.new(secret_key.encode("utf-8"), digestmod=hashlib.sha512)
 
 
 def sign(secret_key: str, body: bytes) -> str:
-    """Return the ``Sign`` header for ``body``.
+    """Return the ``Sign`` header for ``body`` (also what a webhook delivery's ``Sign`` must be).
 
     >>> sign("b823a6b9ea72408583cef9ec8d67fa52", b'{"timestamp":1}')[:12]
     'b16e9d45f49f'
     """
-    return hmac.new(secret_key.encode("utf-8"), body, hashlib.sha512).hexdigest()
+    mac = keyed_hmac(secret_key)
+    mac.update(body)
+    return mac.hexdigest()
 
 
 def mask(value: str) -> str:
@@ -30,19 +37,18 @@ def mask(value: str) -> str:
 
 
 class Signer:
-    """Holds the key pair; its ``repr`` and ``str`` never show the secret.
+    """Holds the API key and the keyed HMAC state; its ``repr`` and ``str`` never show the secret.
 
-    The secret's bytes are prepared once, since every attempt of every call signs.
+    The secret itself is not kept: only HMAC's key schedule, done once (each signature copies that state
+    instead of hashing the padded key again: a third less time per signature). The state is opaque, so no
+    attribute of a client, and no frame local that holds one, contains the secret key.
     """
 
-    __slots__ = ("_keyed", "_secret", "api_key")
+    __slots__ = ("_keyed", "api_key")
 
     def __init__(self, api_key: str, secret_key: str) -> None:
         self.api_key = api_key
-        self._secret = secret_key.encode("utf-8")
-        # HMAC's key schedule done once; each signature copies this state (never updated, so safe to share
-        # between threads) instead of hashing the padded key again: a third less time per signature.
-        self._keyed = hmac.new(self._secret, digestmod=hashlib.sha512)
+        self._keyed = keyed_hmac(secret_key)  # never updated, so safe to share between threads
 
     def sign(self, body: bytes) -> str:
         mac = self._keyed.copy()
@@ -57,5 +63,11 @@ class Signer:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> str | tuple[object, ...]:  # pickling would copy the secret into places we do not control
+    def __reduce__(self) -> str | tuple[object, ...]:  # pickling would copy the key state into places we do not control
         raise TypeError("Signer cannot be pickled")
+
+    def __copy__(self) -> Signer:
+        return self  # immutable: sharing it is safe, and no copy of the key state is made
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Signer:
+        return self

@@ -11,13 +11,13 @@ server (``APIConnectionError.request_sent``), which decides what may be retried 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Protocol
 
 import aiohttp
 
 from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE
-from ._errors import APIConnectionError, APITimeoutError, InvalidResponseError
+from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, EventLoopError, InvalidResponseError
 
 __all__ = ["AiohttpTransport", "AsyncTransport", "Request", "Response"]
 
@@ -25,14 +25,26 @@ __all__ = ["AiohttpTransport", "AsyncTransport", "Request", "Response"]
 class Request:
     """One HTTP attempt: the body is the exact signed bytes."""
 
-    __slots__ = ("body", "headers", "method", "timeout", "url")
+    __slots__ = ("body", "fresh_connection", "headers", "method", "timeout", "url")
 
-    def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeout: float,
+        *,
+        fresh_connection: bool = False,
+    ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.fresh_connection = fresh_connection
+        """Send on a new connection, never a pooled one that the server may have closed meanwhile: for a call
+        that must not be retried after an ambiguous failure (a stale connection would make its outcome unknown)."""
 
 
 class Response:
@@ -52,11 +64,48 @@ class AsyncTransport(Protocol):
     async def aclose(self) -> None: ...
 
 
-class AiohttpTransport:
-    """aiohttp, one session per client, created lazily on the loop that first uses it.
+class _LoopSessions:
+    """The sessions of one event loop: the pool, and (created on demand) one that never reuses a connection."""
 
-    Redirects are never followed (a signed call must reach the host it was signed for) and TLS certificates
-    are always verified. A ``session`` you pass in is used as is and not closed by calypso.
+    __slots__ = ("closer", "fresh", "pooled")
+
+    def __init__(self, pooled: aiohttp.ClientSession) -> None:
+        self.pooled = pooled
+        self.fresh: aiohttp.ClientSession | None = None
+        self.closer: AsyncGenerator[None, None] | None = None
+
+    async def close(self) -> None:
+        for session in (self.pooled, self.fresh):
+            if session is not None and not session.closed:
+                await session.close()
+        # Let the connector's transports finish closing (aiohttp "Graceful Shutdown").
+        await asyncio.sleep(0)
+
+
+async def _close_with_loop(sessions: _LoopSessions) -> AsyncGenerator[None, None]:
+    """Closes a loop's sessions when the loop shuts down (``asyncio.run``, pytest-asyncio, ``Runner``).
+
+    An async generator started on the loop is registered with it, and ``loop.shutdown_asyncgens()`` closes it
+    before the loop closes: that runs this ``finally`` on the loop, so no "Unclosed client session" is left.
+    """
+    try:
+        yield
+    finally:
+        await sessions.close()
+
+
+_MAX_CACHED_TIMEOUTS = 64
+"""Distinct per-call timeouts kept (deadline-derived timeouts are all different: the cache must not grow)."""
+
+
+class AiohttpTransport:
+    """aiohttp: one pool per event loop, created lazily on the loop that uses it.
+
+    A client may be awaited on any loop, one after another (``asyncio.run`` twice, a notebook cell re-run,
+    pytest-asyncio's per-test loops) or at the same time from several threads: each loop gets its own
+    session, closed when that loop shuts down or when the client is closed. Redirects are never followed (a
+    signed call must reach the host it was signed for) and TLS certificates are always verified. A ``session``
+    you pass in is used as is (on its own loop only) and not closed by calypso.
     """
 
     def __init__(
@@ -67,30 +116,79 @@ class AiohttpTransport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
-        self._session = session
+        self._user_session = session
+        self._session: aiohttp.ClientSession | None = session
+        """The session used last (tests and the sync facade's fork checks look at it)."""
         self._owns_session = session is None
         self._connect_timeout = connect_timeout
         self._max_response_bytes = max_response_bytes
         self._pool_size = pool_size
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopSessions] = {}
+        self._closed = False
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        session = self._session
-        if session is None or (self._owns_session and session.closed):
-            connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=True)
-            session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-            self._session = session
+    def _new_session(self, *, fresh: bool) -> aiohttp.ClientSession:
+        """A session of calypso's own; ``fresh`` ones open a new connection for every request."""
+        connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=True, force_close=fresh)
+        return aiohttp.ClientSession(connector=connector, auto_decompress=True)
+
+    def _get_session(self, *, fresh: bool = False) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this client is closed (aclose() was called); create a new one")
+        user = self._user_session
+        if user is not None:
+            return self._check_user_session(user)
+        loop = asyncio.get_running_loop()
+        sessions = self._loops.get(loop)
+        if sessions is None:
+            sessions = self._open(loop)
+        if fresh:
+            if sessions.fresh is None:
+                sessions.fresh = self._new_session(fresh=True)
+            return sessions.fresh
+        self._session = sessions.pooled
+        return sessions.pooled
+
+    def _open(self, loop: asyncio.AbstractEventLoop) -> _LoopSessions:
+        for old in [old for old in self._loops if old.is_closed()]:
+            # A loop closed without shutting down its async generators: its sockets went with it.
+            del self._loops[old]
+        sessions = _LoopSessions(self._new_session(fresh=False))
+        closer = _close_with_loop(sessions)
+        try:  # run it to its ``yield`` now: registers it with this loop, which will close it at shutdown
+            closer.__anext__().send(None)
+        except StopIteration:
+            pass
+        sessions.closer = closer
+        self._loops[loop] = sessions
+        return sessions
+
+    def _check_user_session(self, session: aiohttp.ClientSession) -> aiohttp.ClientSession:
+        if session.closed:
+            raise ClientClosedError(
+                "the aiohttp session passed as session= is closed; pass an open session, or omit session= to let "
+                "calypso manage its own connection pool"
+            )
+        owner = getattr(session, "_loop", None)
+        if owner is not None and owner is not asyncio.get_running_loop():
+            raise EventLoopError(
+                "the aiohttp session passed as session= belongs to another event loop; create the session (and "
+                "the client) on the loop that makes the calls, or omit session= (calypso then keeps one pool per "
+                "loop)"
+            )
         return session
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(seconds)
         if timeout is None:
             timeout = aiohttp.ClientTimeout(total=seconds, connect=min(self._connect_timeout, seconds))
+            if len(self._timeouts) >= _MAX_CACHED_TIMEOUTS:
+                self._timeouts.clear()
             self._timeouts[seconds] = timeout
         return timeout
 
     async def send(self, request: Request) -> Response:
-        session = self._get_session()
+        session = self._get_session(fresh=True) if request.fresh_connection else self._get_session()
         try:
             async with session.request(
                 request.method,
@@ -113,6 +211,13 @@ class AiohttpTransport:
         except aiohttp.ServerDisconnectedError as exc:
             raise APIConnectionError("the server closed the connection before answering") from exc
         except aiohttp.ClientError as exc:
+            if _unwritten(exc):
+                # The connection was gone before the body could be written (typically a pooled keep-alive
+                # connection the server had just closed): the server cannot have processed a request it never
+                # received whole.
+                raise APIConnectionError(
+                    "the connection closed before the request was written", request_sent=False
+                ) from exc
             raise APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}") from exc
         except OSError as exc:
             raise APIConnectionError(f"connection failed: {exc}") from exc
@@ -138,8 +243,32 @@ class AiohttpTransport:
         return b"".join(chunks)
 
     async def aclose(self) -> None:
-        session = self._session
-        if session is not None and self._owns_session and not session.closed:
-            await session.close()
-            # Let the connector's transports finish closing (aiohttp "Graceful Shutdown").
-            await asyncio.sleep(0)
+        """Close every pool this transport opened; later sends raise ``ClientClosedError``."""
+        self._closed = True
+        loops, self._loops = self._loops, {}
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, sessions in loops.items():
+            closer = sessions.closer
+            if loop is current:
+                if closer is not None:
+                    await closer.aclose()
+                else:
+                    await sessions.close()
+            elif closer is not None and not loop.is_closed():
+                # Another live loop's sessions are closed on that loop.
+                asyncio.run_coroutine_threadsafe(_finish(closer), loop)
+
+
+async def _finish(closer: AsyncGenerator[None, None]) -> None:
+    await closer.aclose()
+
+
+def _unwritten(exc: BaseException) -> bool:
+    """True for aiohttp's failure to write the request body into a connection that was already closing."""
+    if not isinstance(exc, aiohttp.ClientConnectionError):
+        return False
+    text = str(exc)
+    return "Can not write request body" in text or "Failed to send bytes into the underlying connection" in text

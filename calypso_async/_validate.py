@@ -213,9 +213,15 @@ def exactly_one_of(**values: Any) -> None:
 
 
 def path_param(name: str, value: Any) -> str:
-    """A ``{placeholder}`` of the path: a non-empty string, percent-encoded so it stays one path segment."""
+    """A ``{placeholder}`` of the path: a non-empty string, percent-encoded so it stays one path segment.
+
+    ``.`` and ``..`` are refused: percent-encoding leaves them as they are, and servers and proxies collapse
+    them (``/c2f/order/../limit`` is ``/c2f/limit``), so the call would reach another endpoint.
+    """
     text = string(name, value)
     assert text is not None
+    if text in (".", ".."):
+        raise ValueError(f"{name} cannot be {text!r}: a dot segment would change the path the call is sent to")
     return quote(text, safe="")
 
 

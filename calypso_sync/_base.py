@@ -49,9 +49,11 @@ class SyncClient:
                 "created on, and the sync client runs every call on its own private loop, where it creates its "
                 "own session. Use calypso_async.AsyncCalypso to bring your own session."
             )
-        self._options = options
         self._overrides: dict[str, Any] = {}
         self._async_client = AsyncCalypso(**options)
+        # Kept for the rebuild in a fork child, without the secret: it lives only in the signer (a keyed HMAC
+        # state), which the rebuilt client takes over.
+        self._options = {**options, "secret_key": "-"}
         self._generation = _NEVER_USED
 
     def _inner(self) -> AsyncCalypso:
@@ -76,6 +78,7 @@ class SyncClient:
                 # Used by the parent process before fork(): its session, sockets and loop are the parent's.
                 portal.orphan(self._async_client)
                 inner = AsyncCalypso(**self._options)
+                inner._signer = self._async_client._signer
                 for name, value in self._overrides.items():
                     setattr(inner, name, value)
                 self._async_client = inner

@@ -202,6 +202,19 @@ class Calypso(SyncClient):
         return self._async_client.api_key
 
     @property
+    def base_url(self) -> str:
+        """Root URL of the API; settable, and checked like the constructor's (plain ``http://`` only on loopback).
+
+        >>> client.base_url  # doctest: +SKIP
+        'https://api.calypso.finance'
+        """
+        return self._async_client.base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._set_option("base_url", value)
+
+    @property
     def max_retries(self) -> int:
         """The client's ``max_retries`` (as on ``AsyncCalypso``).
 
@@ -228,18 +241,6 @@ class Calypso(SyncClient):
     @account_id.setter
     def account_id(self, value: str | None) -> None:
         self._set_option("account_id", value)
-
-    @property
-    def base_url(self) -> str:
-        """The client's ``base_url`` (as on ``AsyncCalypso``); settable.
-
-        >>> client.base_url  # doctest: +SKIP
-        """
-        return self._async_client.base_url
-
-    @base_url.setter
-    def base_url(self, value: str) -> None:
-        self._set_option("base_url", value)
 
     @property
     def timeout(self) -> float:
@@ -311,7 +312,9 @@ class Calypso(SyncClient):
         )
 
     def close(self) -> None:
-        """Close the connection pool (a session you passed in is left open).
+        """Close the connection pools (a session you passed in is left open).
+
+        Every later call, and every retry of a call still in flight, raises ``ClientClosedError`` at once.
 
         Idempotent; calls made afterwards raise ``SyncFacadeError``.
 

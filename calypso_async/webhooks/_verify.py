@@ -8,13 +8,13 @@ whitespace around the header value. Nothing in this module logs or shows a key o
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
 from .. import _json
 from .._errors import WebhookPayloadError, WebhookSignatureError
+from .._signing import sign as hmac_sha512_hex
 from ._envelope import WebhookEvent, parse_event
 
 __all__ = ["Headers", "RawBody", "construct_event", "header_value", "parse_body", "verify_signature"]
@@ -49,7 +49,7 @@ def verify_signature(raw_body: RawBody, sign: str, secret_key: str) -> bool:
     True
     """
     body = _as_bytes(raw_body)
-    expected = hmac.new((secret_key or "").encode("utf-8"), body, hashlib.sha512).hexdigest().encode("ascii")
+    expected = hmac_sha512_hex(secret_key or "", body).encode("ascii")
     candidate = sign.strip(_WHITESPACE) if isinstance(sign, str) else ""
     # Only ASCII is lower-cased: no other character may be folded into a hex digit.
     given = candidate.lower().encode("ascii") if candidate.isascii() else b""

@@ -157,8 +157,12 @@ def test_payout_create_reuses_a_given_key(env: FakeCalypso, cli: Cli) -> None:
     first = cli(*args, "--idempotency-key", key, "--json")
     assert first.code == 0
     assert jload(first.out)["idempotencyKey"] == key
-    again = cli(*args, "--idempotency-key", key)
-    assert again.code == 1  # the fake server refuses a reused key: never a second payout
+    same = cli(*args, "--idempotency-key", key, "--json")
+    assert same.code == 0  # the same request again: the first payout, never a second one
+    assert jload(same.out)["id"] == jload(first.out)["id"]
+    other = ("payouts", "create", "--amount", "2", "--currency", "USDT_TRX", "--address", ADDRESS, "-y")
+    again = cli(*other, "--idempotency-key", key)
+    assert again.code == 1  # the key reused for another payout is refused
     assert "errorCode 016" in again.err
     assert sum(1 for p in env.state.payouts.values() if p.data.get("idempotencyKey") == key) == 1
 

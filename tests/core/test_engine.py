@@ -16,6 +16,7 @@ from calypso_async import (
     AsyncCalypso,
     AuthenticationError,
     BadRequestError,
+    DuplicateIdempotencyKeyError,
     InvalidResponseError,
     InvalidTimestampError,
     NotFoundError,
@@ -261,3 +262,59 @@ async def test_no_secret_in_repr_logs_or_errors(caplog: pytest.LogCaptureFixture
     for text in texts:
         assert SECRET not in text
         assert API_KEY not in text
+
+
+async def test_calls_share_one_retry_log_callback_instead_of_building_one_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+    original = RetryPolicy.run
+
+    async def spy(self: RetryPolicy, attempt: Any, **kw: Any) -> Any:
+        seen.append(kw.get("before_retry"))
+        return await original(self, attempt, **kw)
+
+    monkeypatch.setattr(RetryPolicy, "run", spy)
+    client = make(StubTransport(ok({}), ok({}), ok({})))
+    for _ in range(3):
+        await client._call(READ, {"id": "1"})
+    assert len(seen) == 3 and seen[0] is seen[1] is seen[2]
+
+
+async def test_a_validation_error_that_mentions_the_key_is_raised_without_a_lookup() -> None:
+    from calypso_async._operation import Lookup
+
+    keyed = Operation(
+        name="things.create",
+        method="POST",
+        path="/api/v1/thing/create",
+        account=True,
+        payload="required",
+        idempotency_field="idempotencyKey",
+        money_moving=True,
+        lookup=Lookup(operation=READ, field="idempotencyKey"),
+    )
+    transport = StubTransport(error(400, "001", "idempotencyKey must be a UUID"))
+    with pytest.raises(BadRequestError):
+        await make(transport)._call(keyed, {"amount": 1, "idempotencyKey": "not-a-uuid"})
+    assert len(transport.requests) == 1
+
+
+async def test_a_duplicate_key_message_from_an_older_api_fetches_and_compares() -> None:
+    from calypso_async._operation import Lookup
+
+    keyed = Operation(
+        name="things.create",
+        method="POST",
+        path="/api/v1/thing/create",
+        account=True,
+        payload="required",
+        idempotency_field="idempotencyKey",
+        money_moving=True,
+        lookup=Lookup(operation=READ, field="idempotencyKey"),
+    )
+    found = {"id": "t-1", "amount": 5, "idempotencyKey": "k-1"}
+    transport = StubTransport(error(409, None, "IdempotencyKey k-1 already exists"), ok(found))
+    assert await make(transport)._call(keyed, {"amount": Decimal("5.0"), "idempotencyKey": "k-1"}) == found
+    transport = StubTransport(error(409, None, "IdempotencyKey k-1 already exists"), ok(found))
+    with pytest.raises(DuplicateIdempotencyKeyError) as info:
+        await make(transport)._call(keyed, {"amount": Decimal("6"), "idempotencyKey": "k-1"})
+    assert info.value.existing == found and "amount" in info.value.message

@@ -60,17 +60,24 @@ async def test_invoice_create_with_5xx_after_storing_is_not_duplicated(
     assert invoice.id in server.state.invoices
 
 
-async def test_caller_key_is_kept_and_a_deliberate_reuse_is_reported(server: FakeCalypso, client: AsyncCalypso) -> None:
+async def test_caller_key_is_kept_and_a_repeated_call_returns_the_first_object(
+    server: FakeCalypso, client: AsyncCalypso
+) -> None:
     key = "5b0f6a4e-2a8c-4a57-9d43-8f3f6b3e2d10"
     payout = await client.payouts.create(
         amount=Decimal("1"), currency="USDT_TRX", deposit_address=ADDRESS, idempotency_key=key
     )
     assert payout.idempotency_key == key
+    again = await client.payouts.create(
+        amount=Decimal("1.00"), currency="usdt_trx", deposit_address=ADDRESS, idempotency_key=key
+    )
+    assert again.id == payout.id and again.idempotency_key == key
     with pytest.raises(DuplicateIdempotencyKeyError) as info:
         await client.payouts.create(
-            amount=Decimal("1"), currency="USDT_TRX", deposit_address=ADDRESS, idempotency_key=key
+            amount=Decimal("2"), currency="USDT_TRX", deposit_address=ADDRESS, idempotency_key=key
         )
     assert info.value.idempotency_key == key
+    assert info.value.existing is not None and info.value.existing.id == payout.id
     assert len(server.state.payouts) == 1
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import attrs
+import pytest
 
 from calypso_async import Model, OpenEnum, _json
 from calypso_async._model import field, secret_field, structure
@@ -75,3 +76,19 @@ def test_secret_fields_are_redacted_in_repr() -> None:
 def test_epoch_milliseconds_become_aware_datetimes() -> None:
     thing = structure({"createdDate": 1735689600000}, Thing)
     assert thing.created == datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_an_integer_of_4300_digits_is_read_and_printed_and_one_of_4301_is_kept_raw(sign: str) -> None:
+    from calypso_async import models
+    from calypso_async._model import structure
+
+    largest = Decimal(sign + "9" * 4300)
+    page = structure({"total": largest, "totalElements": Decimal(sign + "1E+4299")}, models.PGTransactionPage)
+    assert page.total == int(largest) and page.total_elements == int(sign + "1" + "0" * 4299)
+    assert repr(page) and f"{page}" and _json.loads(_json.dumps(page.to_dict()))["total"] == int(largest)
+
+    too_large = Decimal(sign + "1E+4300")  # 4,301 digits
+    page = structure({"total": too_large}, models.PGTransactionPage)
+    assert page.total is None and page.extra == {"total": too_large}
+    assert repr(page) and f"{page}" and page.to_dict()["total"] == too_large
