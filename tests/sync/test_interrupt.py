@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import signal
 import textwrap
 import threading
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -188,3 +190,31 @@ def test_interrupt_of_an_unkeyed_call_gets_no_key(portal: Portal, monkeypatch: p
     with pytest.raises(KeyboardInterrupt) as info:
         portal.run(keyed_create(started, None))
     assert getattr(info.value, "idempotency_key", None) is None
+
+
+def test_ctrl_c_around_a_sync_keyed_create_puts_its_key_on_the_interrupt(
+    server: FakeCalypso, portal: Portal, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.inject("/api/v1/payout/create", Fault.delay(60))
+    received = received_by(server, monkeypatch)
+
+    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
+        assert received.wait(30)  # the create is at the server: it may exist, so its key must not be lost
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(portal, "_wait", interrupted)
+    client = make_client(server)
+    address = "TQ5Xr8A7kUmTfLJ5yVvJ6GkUe7wJ9pYz3N"
+    with caplog.at_level(logging.WARNING, logger="calypso"), pytest.raises(KeyboardInterrupt) as info:
+        client.payouts.create(amount=Decimal("5"), currency="USDT_TRX", deposit_address=address)
+    key = getattr(info.value, "idempotency_key", None)
+    sent = [r for r in server.requests if r.path == "/api/v1/payout/create"]
+    assert key is not None and sent[-1].json["payload"]["idempotencyKey"] == key
+    assert getattr(info.value, "operation", None) in (None, "payouts.create")  # copied when the engine sets it
+    assert [r for r in caplog.records if key in r.getMessage()]  # and the engine's recovery hint names it
+    monkeypatch.delattr(portal, "_wait")
+    again = client.payouts.create(
+        amount=Decimal("5"), currency="USDT_TRX", deposit_address=address, idempotency_key=key
+    )
+    assert again.idempotency_key == key  # recovered with the key: the same payout, not a second one
+    client.close()
