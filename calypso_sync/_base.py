@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from typing import Any, ClassVar
 
-from calypso_async import AsyncCalypso, SyncFacadeError
+from calypso_async import AsyncCalypso, ClientClosedError, SyncFacadeError
 
 from ._portal import PORTAL, Portal, blocked_loop
 
@@ -31,6 +31,11 @@ __all__ = ["SyncClient", "SyncResource"]
 
 _NEVER_USED = -1  # built, never used on any loop: reusable in a fork child as is
 _CLOSED = -2
+
+
+class _SyncClientClosedError(ClientClosedError, SyncFacadeError):
+    """A call on a closed sync client: a ``ClientClosedError`` as on the async client (and, as before, a
+    ``SyncFacadeError``)."""
 
 
 class SyncClient:
@@ -73,7 +78,7 @@ class SyncClient:
             if self._generation == generation:
                 return
             if self._generation == _CLOSED:
-                raise SyncFacadeError("this Calypso client is closed; create a new one")
+                raise _SyncClientClosedError("this Calypso client is closed; create a new one")
             if self._generation != _NEVER_USED:
                 # Used by the parent process before fork(): its session, sockets and loop are the parent's.
                 portal.orphan(self._async_client)

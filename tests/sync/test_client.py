@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import gc
 import logging
+import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -147,8 +148,10 @@ def test_calls_after_close_raise_and_close_is_idempotent(server: FakeCalypso) ->
     client.account.get()
     client.close()
     client.close()
-    with pytest.raises(SyncFacadeError, match="closed"):
+    with pytest.raises(SyncFacadeError, match="closed") as caught:
         client.account.get()
+    assert isinstance(caught.value, calypso_sync.ClientClosedError)  # as on the async client
+    assert pickle.loads(pickle.dumps(caught.value)).args == caught.value.args
 
 
 def test_closing_an_unused_client_never_starts_the_loop(server: FakeCalypso, portal: Portal) -> None:
