@@ -169,6 +169,11 @@ def _block(future: concurrent.futures.Future[Any], timeout: float | None = None)
     return future.done()
 
 
+def _in_gevent_hub() -> bool:
+    gevent = import_module("gevent")
+    return bool(gevent.getcurrent() is gevent.get_hub())
+
+
 class _NativeThread:
     """A real OS thread even when gevent has patched ``threading`` (whose threads are greenlets of one OS
     thread: an asyncio loop there would be "running" in every greenlet and block the hub between selects)."""
@@ -460,6 +465,11 @@ class Portal:
                 "a calypso_sync call was made on calypso_sync's own event-loop thread (from a coroutine or "
                 "callback running there); it would wait for itself forever. Await the calypso_async client "
                 "there instead."
+            )
+        if _gevent_monkey() is not None and _in_gevent_hub():
+            raise SyncFacadeError(
+                "a calypso_sync call was made in gevent's hub (a loop callback), where nothing may wait; "
+                "make it from a greenlet instead (gevent.spawn(...))"
             )
         if not self._warned_running_loop and blocked_loop() is not None:
             self._warned_running_loop = True

@@ -2,7 +2,8 @@
 
 The gunicorn tests cover real servers; this one looks inside: the loop thread is a real OS thread, greenlets
 calling at once all complete while another greenlet runs its own ``asyncio.run()``, a host name is resolved
-(the private loop's resolver and executor must not need a gevent hub), and the exit is silent.
+(the private loop's resolver and executor must not need a gevent hub), a call from inside the hub is refused
+at once, and the exit is silent.
 """
 
 from __future__ import annotations
@@ -56,6 +57,19 @@ SCRIPT = textwrap.dedent(
     )
     pages = client.customer_purse.iter_transactions(customer_id="nobody-yet")
     pages.close()
+    from calypso_sync import SyncFacadeError
+
+    refused = []
+
+    def in_the_hub():
+        try:
+            client.account.get()
+        except SyncFacadeError as exc:
+            refused.append("gevent's hub" in str(exc))
+
+    gevent.get_hub().loop.run_callback(in_the_hub)
+    gevent.sleep(0)
+    print("hub-call-refused", refused == [True])
     """
 )
 
@@ -85,5 +99,6 @@ def test_patched_process_calls_concurrently_resolves_names_and_exits_silently(tm
             timeout=300,
             check=False,
         )
-    assert done.stdout.split() == ["True", "other", "loop", "fine", "True", "True"], done.stdout + done.stderr
+    expected = ["True", "other", "loop", "fine", "True", "True", "hub-call-refused", "True"]
+    assert done.stdout.split() == expected, done.stdout + done.stderr
     assert done.returncode == 0 and done.stderr == "", done.stderr
