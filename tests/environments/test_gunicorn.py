@@ -56,11 +56,22 @@ class GatedFake(FakeCalypso):
     gate_timed_out = False
     _open: asyncio.Event | None = None
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.first_arrived = threading.Event()
+
+    def open_gate(self) -> None:
+        """Let every held request through (from any thread)."""
+        loop = self._loop
+        assert loop is not None and self._open is not None
+        loop.call_soon_threadsafe(self._open.set)
+
     async def _entry(self, request: web.Request) -> web.StreamResponse:
         if self.gate and request.path == "/api/v1/account":
             if self._open is None:
                 self._open = asyncio.Event()
             self.arrived += 1
+            self.first_arrived.set()
             if self.arrived >= self.gate:
                 self._open.set()
             try:
@@ -126,9 +137,10 @@ class Gunicorn:
         with ThreadPoolExecutor(n) as pool:
             return list(pool.map(one, range(n)))
 
-    def terminate(self) -> str:
-        """SIGTERM the master, wait for it to exit, return everything logged."""
-        self.proc.send_signal(signal.SIGTERM)
+    def terminate(self, *, send: bool = True) -> str:
+        """SIGTERM the master (unless already sent), wait for it to exit, return everything logged."""
+        if send:
+            self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=DEADLINE)
         self._reader.join(DEADLINE)
         while True:
@@ -259,3 +271,20 @@ def test_preloaded_sync_and_gthread_workers(
 ) -> None:
     with gunicorn(server, tmp_path, *worker, "--preload", CALYPSO_TEST_CALL_AT_IMPORT="1") as run:
         check_run(run, server, concurrent=concurrent)
+
+
+def test_sigterm_during_a_sync_call_in_a_gevent_worker_lets_it_finish(server: GatedFake, tmp_path: Path) -> None:
+    _gevent_or_skip()
+    with gunicorn(server, tmp_path, "--worker-class", "gevent", "--preload") as run:
+        server.gate = 2  # the one request below is held at the server until the gate is opened
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(run.get, 1)
+            assert server.first_arrived.wait(DEADLINE)  # the worker's sync call is in flight
+            run.proc.send_signal(signal.SIGTERM)
+            run.wait_for_line("Handling signal: term")
+            server.open_gate()
+            assert answer.result(DEADLINE)[0].startswith(server.account_id)  # graceful: the call completed
+        output = run.terminate(send=False)  # already terminating: wait for the exit, collect the output
+    assert run.proc.returncode == 0, output
+    for bad in BAD_OUTPUT:
+        assert bad not in output, output
