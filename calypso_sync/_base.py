@@ -21,15 +21,12 @@ Why each piece exists (numbers refer to the failure modes listed in ``_portal.py
 from __future__ import annotations
 
 import copy
-import os
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+import sys
+from typing import Any, ClassVar, TypeVar
 
-from calypso_async import NOT_GIVEN, AsyncCalypso, SyncFacadeError
+from calypso_async import NOT_GIVEN, AsyncCalypso, ClientClosedError, SyncFacadeError
 
-from ._portal import PORTAL, Portal
-
-if TYPE_CHECKING:
-    pass
+from ._portal import PORTAL, Portal, blocked_loop
 
 __all__ = ["SyncClient", "SyncResource"]
 
@@ -38,6 +35,11 @@ _CLOSED = -2
 _COPY = -3  # a with_options copy: its AsyncCalypso is derived from its parent's at each call
 
 _Client = TypeVar("_Client", bound="SyncClient")
+
+
+class _SyncClientClosedError(ClientClosedError, SyncFacadeError):
+    """A call on a closed sync client: a ``ClientClosedError`` as on the async client (and, as before, a
+    ``SyncFacadeError``)."""
 
 
 class SyncClient:
@@ -81,7 +83,11 @@ class SyncClient:
         """The ``AsyncCalypso`` of this process, ready for a call on the portal's loop."""
         if self._generation != self._portal.generation:
             self._activate()
-        return self._async_client
+        inner = self._async_client
+        loop = blocked_loop()
+        if loop is not None:
+            _refuse_own_fake_server(inner, loop)
+        return inner
 
     def _activate(self) -> None:
         if self._parent is not None:
@@ -93,7 +99,7 @@ class SyncClient:
             if self._generation == generation:
                 return
             if self._generation == _CLOSED:
-                raise SyncFacadeError("this Calypso client is closed; create a new one")
+                raise _SyncClientClosedError("this Calypso client is closed; create a new one")
             if self._generation != _NEVER_USED:
                 # Used by the parent process before fork(): its session, sockets and loop are the parent's.
                 portal.orphan(self._async_client)
@@ -188,13 +194,28 @@ class SyncClient:
         if generation < 0:
             return  # closed, or never used: nothing open
         portal = self._portal
-        if portal._pid != os.getpid() or generation != portal._generation:
+        if not portal.is_current(generation):
             portal.orphan(self._async_client)  # the parent's client in a fork child: never closed, never freed
             return
         portal.close_soon(self._async_client)
 
     def __repr__(self) -> str:
         return repr(self._async_client).replace(type(self._async_client).__name__, type(self).__name__, 1)
+
+
+def _refuse_own_fake_server(inner: AsyncCalypso, loop: Any) -> None:
+    """A call to a ``FakeCalypso`` served by the very loop the call would block can only time out: refuse it."""
+    server = sys.modules.get("calypso_async.testing._server")  # never imported here: only if the app did
+    served_on = getattr(server, "base_urls_served_on", None)
+    if served_on is None:
+        return
+    if inner.base_url.rstrip("/") in {url.rstrip("/") for url in served_on(loop)}:
+        raise SyncFacadeError(
+            f"this calypso_sync call goes to a FakeCalypso ({inner.base_url}) that is served by the event loop "
+            "running in this very thread (as after `await server.start()` in a notebook); the call would block "
+            "that loop and so wait for itself until it timed out. Await calypso_async.AsyncCalypso here, or run "
+            "the server in its own thread: `with FakeCalypso.run_in_thread() as server: ...`."
+        )
 
 
 class SyncResource:

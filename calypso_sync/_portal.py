@@ -30,9 +30,17 @@ and what this module does about each:
    interpreter shutdown"), and ``__del__`` paths only *schedule* work on a loop that is already running.
 8. *Ctrl-C leaves the coroutine running* (synchronicity #166/#205, dask #5722): when the waiting thread gets a
    ``KeyboardInterrupt`` (any ``BaseException``), the task is cancelled on the loop and given a short grace
-   period to finish cancelling before the exception is re-raised.
+   period to finish cancelling before the exception is re-raised. A keyed create's ``idempotency_key`` (and
+   ``operation``) found on the cancelled task's exception is copied onto that interrupt, so the caller can
+   recover the call that may have reached the server.
 9. *Thread death surfacing as "Event loop is closed"* (synchronicity #271): the loop thread records why it
    stopped, fails the calls in flight, and every later call gets a clear :class:`~calypso_async.SyncFacadeError`.
+10. *gevent* (gunicorn ``-k gevent``, ``monkey.patch_all()``): a patched ``threading.Thread`` is a greenlet of the
+    caller's OS thread, so the loop would look "running" to every greenlet (false warnings, ``asyncio.run()``
+    refused to other asyncio users such as gunicorn's control server) and block the hub. When ``threading`` is
+    patched, the loop runs in a real OS thread (gevent's saved originals) with the unpatched selector and
+    resolver, and a caller waits on a gevent ``Event`` woken through its hub's async watcher: only its own
+    greenlet waits.
 
 Residual cost: a sync call from a thread that runs its own loop blocks that loop for the call's duration.
 """
@@ -48,14 +56,16 @@ import logging
 import os
 import sys
 import threading
+import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from importlib import import_module
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
 from calypso_async import SyncFacadeError
 
-__all__ = ["PORTAL", "Portal", "SyncIterator"]
+__all__ = ["PORTAL", "Portal", "SyncIterator", "blocked_loop"]
 
 logger = logging.getLogger("calypso")
 
@@ -76,6 +86,174 @@ _CLOSED = "closed"  # shut down (exit hook or Portal.shutdown): never restarted
 _POLL_INTERVAL: float | None = 0.2 if sys.platform == "win32" else None
 
 
+# ------------------------------------------------------------------------------------------ gevent support
+
+
+def _gevent_monkey() -> Any:
+    """``gevent.monkey`` if it has patched ``threading`` in this process (checked per call: patching can come
+    after import, as in a gunicorn ``--preload`` master whose gevent workers patch after fork), else None."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None:
+        return None
+    try:
+        return monkey if monkey.is_module_patched("threading") else None
+    except Exception:  # pragma: no cover - an unexpected gevent version: behave as unpatched
+        return None
+
+
+def _native(module: str, name: str) -> Any:
+    """The unpatched ``module.name`` (gevent keeps the originals it replaced), else the current one."""
+    monkey = _gevent_monkey()
+    if monkey is not None:
+        return monkey.get_original(module, name)
+    return getattr(import_module(module), name)
+
+
+def _native_rlock() -> Any:
+    return _native("_thread", "RLock")()
+
+
+def _native_ident() -> int:
+    """The OS thread's id: under gevent, ``threading.get_ident()`` names the greenlet instead."""
+    ident: int = _native("_thread", "get_ident")()
+    return ident
+
+
+def _new_future() -> concurrent.futures.Future[Any]:
+    """A future settled from the loop thread; under gevent its lock is a real one, not a greenlet lock."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    if _gevent_monkey() is not None:
+        future._condition = threading.Condition(_native_rlock())
+    return future
+
+
+def _block(future: concurrent.futures.Future[Any], timeout: float | None = None) -> bool:
+    """Wait until ``future`` is done (True) or ``timeout`` passed (False), without stalling a gevent hub.
+
+    In a gevent-patched process the caller is a greenlet: it sleeps on a gevent ``Event`` that the loop thread
+    sets by ringing an async watcher of the caller's hub, so the hub (and every other greenlet) keeps running.
+    """
+    if future.done():
+        return True
+    if _gevent_monkey() is not None:
+        hub = import_module("gevent").get_hub()
+        event = import_module("gevent.event").Event()
+        # An async watcher is the hub's cross-thread doorbell, and an active one keeps the hub from deciding
+        # that nothing can ever wake this greenlet (gevent's LoopExit when no other greenlet is waiting).
+        doorbell = hub.loop.async_()
+        doorbell.start(event.set)
+        guard = _native("_thread", "allocate_lock")()
+        open_ = [True]
+
+        def ring(_: object) -> None:
+            with guard:
+                if open_[0]:
+                    doorbell.send()
+
+        future.add_done_callback(ring)
+        try:
+            return bool(event.wait(timeout))
+        finally:
+            with guard:
+                open_[0] = False
+                doorbell.close()
+    if _POLL_INTERVAL is not None:  # pragma: no cover - Windows: lock waits are not interruptible by Ctrl-C
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not future.done():
+            step = _POLL_INTERVAL if deadline is None else min(_POLL_INTERVAL, deadline - time.monotonic())
+            if step <= 0:
+                break
+            concurrent.futures.wait([future], timeout=step)
+        return future.done()
+    concurrent.futures.wait([future], timeout=timeout)
+    return future.done()
+
+
+def _in_gevent_hub() -> bool:
+    gevent = import_module("gevent")
+    return bool(gevent.getcurrent() is gevent.get_hub())
+
+
+class _NativeThread:
+    """A real OS thread even when gevent has patched ``threading`` (whose threads are greenlets of one OS
+    thread: an asyncio loop there would be "running" in every greenlet and block the hub between selects)."""
+
+    def __init__(self, target: Callable[[], None], name: str) -> None:
+        self.name = name
+        self.ident: int | None = None
+        self._target = target
+        self._done = _native("_thread", "allocate_lock")()
+        self._done.acquire()
+
+    def start(self) -> None:
+        started = _native("_thread", "allocate_lock")()
+        started.acquire()
+
+        def bootstrap() -> None:
+            self.ident = _native_ident()
+            started.release()
+            try:
+                self._target()
+            finally:
+                self._done.release()
+
+        _native("_thread", "start_new_thread")(bootstrap, ())
+        started.acquire()
+
+    def is_alive(self) -> bool:
+        return self.ident is not None and self._done.locked()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._done.acquire(timeout=-1 if timeout is None else timeout):
+            self._done.release()
+
+
+class _NativeExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The private loop's default executor under gevent: a real thread per job (DNS lookups, mostly), since
+    a patched pool's "threads" would be greenlets that nothing runs on the loop's thread."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = _new_future()
+
+        def job() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        _NativeThread(job, "calypso-sync-executor").start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None
+
+
+class _NativeLoop(asyncio.SelectorEventLoop):
+    """The private loop under gevent: the unpatched selector, and name resolution with the unpatched resolver
+    in a real thread (the patched one would need a gevent hub running on the loop's thread)."""
+
+    async def getaddrinfo(
+        self, host: Any, port: Any, *, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+    ) -> Any:
+        resolve = _native("socket", "getaddrinfo")
+        return await self.run_in_executor(None, resolve, host, port, family, type, proto, flags)
+
+    async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> Any:
+        return await self.run_in_executor(None, _native("socket", "getnameinfo"), sockaddr, flags)
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    if _gevent_monkey() is None:
+        return asyncio.new_event_loop()
+    loop = _NativeLoop(_native("selectors", "DefaultSelector")())
+    loop.set_default_executor(_NativeExecutor(max_workers=1))
+    return loop
+
+
 class _AsyncCloseable(Protocol):
     async def aclose(self) -> None: ...
 
@@ -90,7 +268,7 @@ class _Call(Generic[T]):
         self.loop = loop
         self.coro = coro
         self.context = contextvars.copy_context()  # the caller's context variables reach the coroutine
-        self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self.future: concurrent.futures.Future[T] = _new_future()
         self.task: asyncio.Task[T] | None = None
         self.cancel_requested = False
 
@@ -119,7 +297,7 @@ class _Call(Generic[T]):
         if task.cancelled():
             self.coro.close()  # cancelled before its first step, the wrapper never awaited it: no warning
             if self.cancel_requested:
-                self.fail(asyncio.CancelledError())
+                self.fail(_cancelled_error(task))
             else:
                 self.fail(SyncFacadeError(self.portal._cancelled_message()))
             return
@@ -182,9 +360,16 @@ class Portal:
     'done'
     """
 
-    def __init__(self, name: str = "calypso-sync", *, cancel_grace: float = CANCEL_GRACE) -> None:
+    def __init__(
+        self,
+        name: str = "calypso-sync",
+        *,
+        cancel_grace: float = CANCEL_GRACE,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+    ) -> None:
         self.name = name
         self.cancel_grace = cancel_grace
+        self.shutdown_timeout = shutdown_timeout
         self._pid = os.getpid()
         self._generation = 0
         self._atexit_registered = False
@@ -193,11 +378,11 @@ class Portal:
         _PORTALS.add(self)
 
     def _reset(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = _native_rlock()
         """Guards start/stop and the client registry; re-created in a forked child (never inherited held)."""
         self._state = _IDLE
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | _NativeThread | None = None
         self._thread_ident: int | None = None
         self._death: BaseException | None = None
         self._tracked: dict[int, _AsyncCloseable] = {}
@@ -230,6 +415,14 @@ class Portal:
         self._pid = os.getpid()
         self._generation += 1
 
+    def is_current(self, generation: int) -> bool:
+        """True when ``generation`` is this process's current one; no side effects, so finalizers may ask.
+
+        >>> PORTAL.is_current(PORTAL.generation)  # doctest: +SKIP
+        True
+        """
+        return self._pid == os.getpid() and generation == self._generation
+
     def orphan(self, obj: object) -> None:
         """Keep ``obj`` (a parent's client or generator, in a fork child) alive and untouched for good.
 
@@ -254,7 +447,7 @@ class Portal:
         >>> PORTAL.is_loop_thread()  # doctest: +SKIP
         False
         """
-        return self._pid == os.getpid() and threading.get_ident() == self._thread_ident
+        return self._pid == os.getpid() and _native_ident() == self._thread_ident
 
     def loop(self) -> asyncio.AbstractEventLoop:
         """This process's private loop, started if needed (refused on the loop thread and after shutdown).
@@ -267,13 +460,18 @@ class Portal:
         loop = self._loop
         if loop is None or self._state is not _RUNNING:
             loop = self._start()
-        if threading.get_ident() == self._thread_ident:
+        if _native_ident() == self._thread_ident:
             raise SyncFacadeError(
                 "a calypso_sync call was made on calypso_sync's own event-loop thread (from a coroutine or "
                 "callback running there); it would wait for itself forever. Await the calypso_async client "
                 "there instead."
             )
-        if not self._warned_running_loop and asyncio._get_running_loop() is not None:
+        if _gevent_monkey() is not None and _in_gevent_hub():
+            raise SyncFacadeError(
+                "a calypso_sync call was made in gevent's hub (a loop callback), where nothing may wait; "
+                "make it from a greenlet instead (gevent.spawn(...))"
+            )
+        if not self._warned_running_loop and blocked_loop() is not None:
             self._warned_running_loop = True
             logger.warning(
                 "calypso_sync was called from a thread that runs an event loop; the call works but blocks "
@@ -291,8 +489,15 @@ class Portal:
                 raise SyncFacadeError(
                     "calypso_sync has shut down (interpreter exit): sync calls cannot be made any more"
                 )
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=self._run_loop, args=(loop,), name=self.name, daemon=True)
+            try:
+                loop = _new_loop()
+            except OSError as exc:  # out of file descriptors, say: the selector or self-pipe cannot be made
+                raise SyncFacadeError(f"calypso_sync cannot create its event loop: {exc}") from exc
+            thread: threading.Thread | _NativeThread
+            if _gevent_monkey() is not None:  # a real OS thread, not a greenlet of the caller's thread
+                thread = _NativeThread(lambda: self._run_loop(loop), self.name)
+            else:
+                thread = threading.Thread(target=self._run_loop, args=(loop,), name=self.name, daemon=True)
             try:
                 thread.start()
             except RuntimeError as exc:  # "can't create new thread at interpreter shutdown"
@@ -378,20 +583,19 @@ class Portal:
             if self._state is not _RUNNING:  # died between the check above and scheduling: fail, never hang
                 call.fail(self._dead_error())
             return self._wait(call.future)
-        except BaseException:
+        except BaseException as interrupt:
             if not scheduled:
                 coro.close()
             elif not call.future.done():
                 self._cancel(loop, call)
+                _carry_recovery_facts(call.future, interrupt)
             raise
         finally:
             inflight.discard(call)
 
     def _wait(self, future: concurrent.futures.Future[T]) -> T:
         """Block until ``future`` is settled (a seam: tests replace it to interrupt a call deterministically)."""
-        if _POLL_INTERVAL is not None:  # pragma: no cover - Windows
-            while not future.done():
-                concurrent.futures.wait([future], timeout=_POLL_INTERVAL)
+        _block(future)
         return future.result()
 
     def _cancel(self, loop: asyncio.AbstractEventLoop, call: _Call[Any]) -> None:
@@ -399,7 +603,7 @@ class Portal:
             loop.call_soon_threadsafe(call.cancel)
         except RuntimeError:  # loop closed: nothing left to cancel
             return
-        concurrent.futures.wait([call.future], timeout=self.cancel_grace)
+        _block(call.future, self.cancel_grace)
 
     def iterate(self, iterator: AsyncIterator[T]) -> SyncIterator[T]:
         """A sync iterator over ``iterator`` (an async generator), one ``__anext__`` at a time on the loop.
@@ -464,13 +668,16 @@ class Portal:
 
     # -------------------------------------------------------------------------------------------- shutdown
 
-    def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
+    def shutdown(self, timeout: float | None = None) -> None:
         """Close every tracked client on the loop, stop and join the thread, close the loop (the exit hook).
 
         >>> PORTAL.shutdown()  # doctest: +SKIP
 
-        Never starts anything: with no loop in this process it only marks the portal closed.
+        Never starts anything: with no loop in this process it only marks the portal closed. ``timeout``
+        (default ``shutdown_timeout``) bounds the wait for the clients to close and, again, for the thread.
         """
+        if timeout is None:
+            timeout = self.shutdown_timeout
         if self._pid != os.getpid():
             self._after_fork()
         with self.lock:
@@ -479,12 +686,13 @@ class Portal:
             loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
-        if threading.get_ident() == self._thread_ident:
+        if _native_ident() == self._thread_ident:
             raise SyncFacadeError("calypso_sync cannot shut down its loop from the loop's own thread")
         if state is _RUNNING and thread.is_alive():
             future = asyncio.run_coroutine_threadsafe(self._aclose_all(), loop)
             try:
-                future.result(timeout)
+                _block(future, timeout)
+                future.result(0)
             except Exception:
                 future.cancel()
                 logger.debug("calypso_sync: closing clients at shutdown failed", exc_info=True)
@@ -510,6 +718,57 @@ class Portal:
             self._tracked.clear()
         await asyncio.gather(*(self._aclose_quietly(c) for c in closeables), *pending, return_exceptions=True)
         await loop.shutdown_asyncgens()
+
+
+def blocked_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop that a blocking call made here would block: this thread's running loop, if any.
+
+    >>> blocked_loop() is None  # doctest: +SKIP
+    True
+
+    Under gevent a loop "running" in this OS thread may belong to another greenlet, which keeps running while
+    this one waits cooperatively: only a task of that loop being in progress means the caller is that loop.
+    """
+    running = asyncio._get_running_loop()
+    if running is None:
+        return None
+    if _gevent_monkey() is not None and asyncio.current_task(running) is None:
+        return None
+    return running
+
+
+def _cancelled_error(task: asyncio.Task[Any]) -> BaseException:
+    """The ``CancelledError`` the task ended with (it may carry ``idempotency_key``), else a fresh one."""
+    try:
+        task.result()
+    except asyncio.CancelledError as exc:
+        return exc
+    except BaseException:  # pragma: no cover - a cancelled task raises CancelledError
+        pass
+    return asyncio.CancelledError()  # pragma: no cover
+
+
+_RECOVERY_FACTS = ("idempotency_key", "operation")
+
+
+def _carry_recovery_facts(future: concurrent.futures.Future[Any], interrupt: BaseException) -> None:
+    """Copy ``idempotency_key``/``operation`` from the cancelled call's exception onto the caller's interrupt.
+
+    A keyed create cancelled by Ctrl-C may have reached the server: the key is what lets the caller recover
+    (calling again with it returns the object if it exists), so it must ride on the ``KeyboardInterrupt``.
+    """
+    if not future.done() or future.cancelled():
+        return
+    cause = future.exception(timeout=0)
+    if cause is None or cause is interrupt:
+        return
+    for name in _RECOVERY_FACTS:
+        value = getattr(cause, name, None)
+        if value is not None and getattr(interrupt, name, None) is None:
+            try:
+                setattr(interrupt, name, value)
+            except (AttributeError, TypeError):  # pragma: no cover - an exception type with __slots__
+                pass
 
 
 def _silent_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -586,7 +845,7 @@ class SyncIterator(Iterator[T]):
     def __del__(self) -> None:
         if getattr(self, "_done", True) or not self._started:
             return
-        if self._generation != self._portal._generation or self._portal._pid != os.getpid():
+        if not self._portal.is_current(self._generation):
             self._drop()
             return
         self._portal.close_soon(self._closeable(), tracked_only=False)

@@ -24,6 +24,7 @@ import hmac
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from types import TracebackType
@@ -67,6 +68,15 @@ class RecordedRequest:
     """HTTP status answered; ``None`` while in flight or when the connection was dropped."""
     operation: str | None = None
     """SDK name of the operation (``payouts.create``), ``None`` for unknown paths."""
+
+
+_RUNNING: weakref.WeakSet[FakeCalypso] = weakref.WeakSet()
+"""Started servers, so that ``calypso_sync`` can refuse at once a call that would block its server's own loop."""
+
+
+def base_urls_served_on(loop: asyncio.AbstractEventLoop) -> set[str]:
+    """The base URLs of the fake servers running on ``loop``."""
+    return {s._base_url for s in list(_RUNNING) if s._loop is loop and s._base_url is not None}
 
 
 class FakeCalypso:
@@ -265,6 +275,7 @@ class FakeCalypso:
         bound_host, bound_port = runner.addresses[0][:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         self._base_url = f"http://{shown}:{bound_port}"
+        _RUNNING.add(self)
 
     async def stop(self) -> None:
         runner = self._runner
@@ -273,6 +284,7 @@ class FakeCalypso:
         if self._stopping is not None:
             self._stopping.set()
         self._runner = None
+        _RUNNING.discard(self)
         await runner.cleanup()
         await self.webhooks.aclose()
         self._base_url = None

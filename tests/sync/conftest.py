@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -44,7 +45,8 @@ def client(server: FakeCalypso) -> Iterator[Calypso]:
 @pytest.fixture
 def portal(monkeypatch: pytest.MonkeyPatch) -> Iterator[Portal]:
     """A private portal used by every sync client of the test, shut down afterwards (isolation from PORTAL)."""
-    private = Portal(name="calypso-sync-test", cancel_grace=30.0)
+    # Generous bounds: they only guard against hangs, so a loaded machine never turns them into failures.
+    private = Portal(name="calypso-sync-test", cancel_grace=60.0, shutdown_timeout=60.0)
     monkeypatch.setattr(SyncClient, "_portal", private)
     monkeypatch.setattr(SyncResource, "_portal", private)
     try:
@@ -84,9 +86,11 @@ def run_python(
     )
 
 
-def popen_python(code: str, server: FakeCalypso | None = None) -> subprocess.Popen[str]:
-    """Start ``code`` in a fresh interpreter with ``-W error`` (pipes for stdout/stderr)."""
-    return subprocess.Popen(
+@contextlib.contextmanager
+def popen_python(code: str, server: FakeCalypso | None = None) -> Iterator[subprocess.Popen[str]]:
+    """Start ``code`` in a fresh interpreter with ``-W error`` (pipes for stdout/stderr); killed if still running
+    when the block exits (a failing test never leaves it behind)."""
+    proc = subprocess.Popen(
         [sys.executable, "-W", "error", "-c", code],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -94,3 +98,12 @@ def popen_python(code: str, server: FakeCalypso | None = None) -> subprocess.Pop
         cwd=ROOT,
         env=python_env(server),
     )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()  # reap it and drain its pipes
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()

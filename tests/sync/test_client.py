@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import gc
 import logging
+import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -147,8 +148,10 @@ def test_calls_after_close_raise_and_close_is_idempotent(server: FakeCalypso) ->
     client.account.get()
     client.close()
     client.close()
-    with pytest.raises(SyncFacadeError, match="closed"):
+    with pytest.raises(SyncFacadeError, match="closed") as caught:
         client.account.get()
+    assert isinstance(caught.value, calypso_sync.ClientClosedError)  # as on the async client
+    assert pickle.loads(pickle.dumps(caught.value)).args == caught.value.args
 
 
 def test_closing_an_unused_client_never_starts_the_loop(server: FakeCalypso, portal: Portal) -> None:
@@ -272,3 +275,15 @@ def test_context_variables_of_the_caller_reach_the_coroutine(portal: Portal) -> 
     worker.start()
     worker.join()
     assert seen == ["unset"]  # each calling thread brings its own context
+
+
+def test_loop_that_cannot_be_created_gives_a_calypso_error(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    import calypso_sync._portal as portal_module
+
+    def no_descriptors_left() -> asyncio.AbstractEventLoop:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(portal_module, "_new_loop", no_descriptors_left)
+    with pytest.raises(SyncFacadeError, match="cannot create its event loop"):
+        portal.run(asyncio.sleep(0))
+    assert not portal.running

@@ -141,6 +141,7 @@ def test_interpreter_exit_with_unclosed_clients_is_silent(server: FakeCalypso) -
         from calypso_sync import Calypso
         from calypso_sync._portal import PORTAL
 
+        PORTAL.shutdown_timeout = 120  # a hang guard only: a loaded machine must not make the exit look leaky
         client = Calypso()
         client.account.get()
         other = Calypso()
@@ -193,7 +194,9 @@ def test_interpreter_exit_with_a_suspended_page_iterator_is_silent(server: FakeC
     script = EXIT_PROBE + textwrap.dedent(
         f"""
         from calypso_sync import Calypso
+        from calypso_sync._portal import PORTAL
 
+        PORTAL.shutdown_timeout = 120  # a hang guard only
         client = Calypso()
         pages = client.customer_purse.iter_transactions(customer_id={customer_id!r}, page_size=2)
         print(next(pages).id is not None)  # suspended mid-page at exit
