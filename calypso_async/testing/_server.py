@@ -35,7 +35,7 @@ from aiohttp import web
 from .. import _json
 from .._client import AsyncCalypso
 from .._signing import mask
-from . import _handlers
+from . import handlers as _handlers
 from ._call import Call
 from ._faults import Fault, FaultBook, drop_connection, send_truncated
 from ._http import Answer, ApiError, bad_request, http_date

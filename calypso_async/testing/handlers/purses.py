@@ -10,10 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ._call import Call, Handler
-from ._http import not_found
-from ._paging import matches, page
-from ._state import Record, State
+from .._call import Call, Handler
+from .._http import not_found
+from .._paging import matches, page
+from .._state import Record, State
 
 __all__ = ["COMPLIANCE", "HANDLERS", "add_purse_transactions", "deposit"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ._call import Call, Handler, check_amount
-from ._http import ApiError, bad_request, duplicate_key, not_found, parse_iso
-from ._state import FEE_RATE, Record, State
+from .._call import Call, Handler, check_amount
+from .._http import ApiError, bad_request, duplicate_key, not_found, parse_iso
+from .._state import FEE_RATE, Record, State
 
 __all__ = ["HANDLERS", "advance_payouts", "fail_payout", "seed"]
 
