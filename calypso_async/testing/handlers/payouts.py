@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from .._addresses import address_problem
 from .._call import Call, Handler, check_amount
 from .._http import ApiError, bad_request, duplicate_key, not_found, parse_iso
 from .._state import FEE_RATE, Record, State
@@ -30,9 +31,13 @@ def _compact(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def _check_address(value: Any, where: str) -> str:
+def _check_address(state: State, value: Any, where: str, currency: str) -> str:
+    """A non-empty address without spaces, shaped for the currency's chain (:mod:`.._addresses`), else 001."""
     if not isinstance(value, str) or not value.strip() or any(ch.isspace() for ch in value):
         raise bad_request(f"{where} must be a non-empty address without spaces")
+    problem = address_problem(value, state.currency(currency).chain, currency)
+    if problem is not None:
+        raise bad_request(f"{where}: {problem}")
     return value
 
 
@@ -79,7 +84,7 @@ def create(call: Call) -> Any:
         raise duplicate_key("payout", key)
     currency = state.currency(call.require_str("currency")).code
     amount = call.amount("amount", currency)
-    address = _check_address(call.payload.get("depositAddress"), "payload.depositAddress")
+    address = _check_address(state, call.payload.get("depositAddress"), "payload.depositAddress", currency)
     execution = _execution_date(call)
     fee = state.fee(amount, currency)
     state.debit(call.account, currency, amount + fee, f"payout of {amount} {currency} + fee {fee}")
@@ -130,7 +135,9 @@ def create_mass(call: Call) -> Any:
         try:
             if not isinstance(item, dict):
                 raise bad_request(f"{where} must be an object")
-            address = _check_address(item.get("depositAddress", item.get("address")), f"{where}.depositAddress")
+            address = _check_address(
+                state, item.get("depositAddress", item.get("address")), f"{where}.depositAddress", currency
+            )
             amount = check_amount(state, item.get("amount"), f"{where}.amount", currency)
             if amount is None:
                 raise bad_request(f"{where}.amount is required")
