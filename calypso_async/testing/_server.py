@@ -35,6 +35,7 @@ from aiohttp import web
 from .. import _json
 from .._client import AsyncCalypso
 from .._signing import mask
+from . import _control
 from . import handlers as _handlers
 from ._call import Call
 from ._faults import Fault, FaultBook, drop_connection, send_truncated
@@ -248,10 +249,13 @@ class FakeCalypso:
 
     # --------------------------------------------------------------------------------- lifecycle
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    async def start(self, host: str = "127.0.0.1", port: int = 0, *, control: bool | None = None) -> None:
+        """Serve on ``host:port`` (0: a free port). ``control`` enables the ``/_fake/`` control endpoints
+        (:mod:`._control`); by default they answer only when ``host`` is a loopback address."""
         if self._runner is not None:
             raise RuntimeError("FakeCalypso is already started")
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.add_routes(_control.control_routes(self, _control.is_loopback(host) if control is None else control))
         app.router.add_route("*", "/{tail:.*}", self._entry)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
@@ -291,7 +295,9 @@ class FakeCalypso:
 
     @classmethod
     @contextlib.contextmanager
-    def run_in_thread(cls, *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> Iterator[FakeCalypso]:
+    def run_in_thread(
+        cls, *, host: str = "127.0.0.1", port: int = 0, control: bool | None = None, **kwargs: Any
+    ) -> Iterator[FakeCalypso]:
         """Run a server on its own event loop in a daemon thread, for sync tests and scripts.
 
         >>> with FakeCalypso.run_in_thread(seed=1) as server:  # doctest: +SKIP
@@ -302,7 +308,7 @@ class FakeCalypso:
         thread = threading.Thread(target=loop.run_forever, name="fake-calypso", daemon=True)
         thread.start()
         try:
-            asyncio.run_coroutine_threadsafe(server.start(host, port), loop).result(timeout=30)
+            asyncio.run_coroutine_threadsafe(server.start(host, port, control=control), loop).result(timeout=30)
             try:
                 yield server
             finally:
