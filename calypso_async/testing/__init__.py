@@ -35,6 +35,7 @@ For sync code, ``with FakeCalypso.run_in_thread() as server:`` runs it on a priv
 serves it standalone.
 """
 
+from ._errors import FakeArgumentError, FakeServerError, FakeServerStateError, UnknownObjectError
 from ._faults import Fault
 from ._mock import MockTransport, error_response, json_response
 from ._server import FakeCalypso, RecordedRequest
@@ -42,11 +43,15 @@ from ._webhooks import DeliveryAttempt, Subscription, WebhookDispatcher, build_d
 
 __all__ = [
     "DeliveryAttempt",
+    "FakeArgumentError",
     "FakeCalypso",
+    "FakeServerError",
+    "FakeServerStateError",
     "Fault",
     "MockTransport",
     "RecordedRequest",
     "Subscription",
+    "UnknownObjectError",
     "WebhookDispatcher",
     "build_delivery",
     "error_response",

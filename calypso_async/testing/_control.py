@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .. import _json
+from ._errors import UnknownObjectError
 from ._faults import Fault
 from ._http import ApiError
 
@@ -197,7 +198,7 @@ def _unknown(body: dict[str, Any], request: web.Request) -> Any:
 def _payout(server: FakeCalypso, id_or_key: str) -> None:
     state = server.state
     if state.payout_keys.get(id_or_key, id_or_key) not in state.payouts:
-        raise LookupError(f"no payout with id or idempotencyKey {id_or_key!r}")
+        raise UnknownObjectError(f"no payout with id or idempotencyKey {id_or_key!r}")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .._addresses import address_problem
 from .._call import Call, Handler, check_amount
+from .._errors import UnknownObjectError
 from .._http import ApiError, bad_request, duplicate_key, not_found, parse_iso
 from .._state import FEE_RATE, Record, State
 
@@ -300,7 +301,7 @@ def fail_payout(state: State, id_or_key: str, message: str) -> dict[str, Any]:
     """Fail an open payout (as a network rejection would): refund amount + fee, emit the events."""
     record = state.payouts.get(state.payout_keys.get(id_or_key, id_or_key))
     if record is None:
-        raise LookupError(f"no payout with id or idempotencyKey {id_or_key!r}")
+        raise UnknownObjectError(f"no payout with id or idempotencyKey {id_or_key!r}")
     data = record.data
     if data["state"] in ("COMPLETED", "FAILED", "CANCELED", "PARTIAL"):
         raise ValueError(f"payout {data['id']} is already {data['state']}")
