@@ -9,7 +9,8 @@ need pytest-asyncio). Each test gets a fresh server (seed 0), so tests never see
 
 The async fixtures run on the same event loop as the test that uses them, whatever its loop scope
 (``@pytest.mark.asyncio(loop_scope="module")``, ``asyncio_default_test_loop_scope = session``...): a server
-started on another loop than the test's would never answer.
+started on another loop than the test's would never answer. An async fixture of yours that uses them must run on
+that same loop (give it the test's ``loop_scope``).
 
 >>> async def test_balance(fake_calypso_client):  # doctest: +SKIP
 ...     assert (await fake_calypso_client.account.get()).balances

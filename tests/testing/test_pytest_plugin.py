@@ -95,3 +95,13 @@ async def test_two(fake_calypso):
     )
     result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_strict_mode_with_a_marked_module_loop(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\nfilterwarnings = error\n"
+    )
+    pytester.makeconftest('pytest_plugins = ["calypso_async.testing.pytest_plugin"]\n')
+    pytester.makepyfile(test_strict=_marked_suite("module"))
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
