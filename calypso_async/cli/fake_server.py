@@ -197,7 +197,7 @@ def _register_actions(p: argparse.ArgumentParser, common: argparse.ArgumentParse
 
     adv = action("advance-payouts", _advance_payouts, "move payouts along CREATED -> IN_PROGRESS -> COMPLETED")
     adv.add_argument("--steps", type=positive_int, help="state changes per payout (default: to the end)")
-    adv.add_argument("--payout", metavar="ID", help="check this payout exists first (payouts move together)")
+    adv.add_argument("--payout", metavar="ID", help="move only this payout (id or idempotencyKey)")
 
     fail = action("fail-payout", _fail_payout, "the network rejects a payout: FAILED, amount and fee refunded")
     fail.add_argument("payout", metavar="ID")

@@ -10,7 +10,7 @@ bound to a loopback interface, unless they were enabled explicitly (``start(cont
 ``GET  /_fake/state``                     accounts with balances, object counts, skew, pending faults, webhooks
 ``POST /_fake/invoices/{id}/pay``         ``{"amount"?, "currency"?}``: a customer pays (id or idempotencyKey)
 ``POST /_fake/payouts/advance``           ``{"steps"?}``: payouts move on (all the way without ``steps``)
-``POST /_fake/payouts/{id}/advance``      ``{"steps"?}``: the same (payouts move together; kept for symmetry)
+``POST /_fake/payouts/{id}/advance``      ``{"steps"?}``: only that payout moves on; answers the payout
 ``POST /_fake/payouts/{id}/fail``         ``{"message"?}``: the network rejects the payout (refunded)
 ``POST /_fake/balances``                  ``{"currency", "amount", "account"?}``: set a balance exactly
 ``POST /_fake/faults``                    ``{"path"?, "kind", ...}``: queue a fault (:meth:`Fault.from_json`)
@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .. import _json
-from ._errors import UnknownObjectError
 from ._faults import Fault
 from ._http import ApiError
+from .handlers import payouts
 
 if TYPE_CHECKING:
     from ._server import FakeCalypso
@@ -124,7 +124,7 @@ def control_routes(server: FakeCalypso, enabled: bool) -> list[web.RouteDef]:
         if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
             raise _bad(f"steps must be a whole number >= 1 (or absent: until nothing moves), got {steps!r}")
         if "id" in request.match_info:
-            _payout(server, request.match_info["id"])
+            return payouts.advance_payout(server.state, request.match_info["id"], steps)
         return {"changes": server.advance_payouts(steps)}
 
     def fail(body: dict[str, Any], request: web.Request) -> Any:
@@ -193,12 +193,6 @@ def control_routes(server: FakeCalypso, enabled: bool) -> list[web.RouteDef]:
 
 def _unknown(body: dict[str, Any], request: web.Request) -> Any:
     raise ApiError(404, "004", f"No control endpoint {request.method} {request.path}")
-
-
-def _payout(server: FakeCalypso, id_or_key: str) -> None:
-    state = server.state
-    if state.payout_keys.get(id_or_key, id_or_key) not in state.payouts:
-        raise UnknownObjectError(f"no payout with id or idempotencyKey {id_or_key!r}")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -83,9 +83,12 @@ async def test_advance_and_fail_payouts(server: FakeCalypso, client: AsyncCalyps
     first = await client.payouts.create(currency="USDT_TRX", amount=Decimal("1"), deposit_address=address)
     assert (await control("POST", "/payouts/advance", {"steps": 1})) == (200, {"changes": 1})
     assert (await client.payouts.get(id=first.id)).state == "IN_PROGRESS"
+    other = await client.payouts.create(currency="USDT_TRX", amount=Decimal("1"), deposit_address=address)
     status, answer = await control("POST", f"/payouts/{first.id}/advance")
-    assert status == 200 and answer["changes"] >= 1
-    assert (await client.payouts.get(id=first.id)).state == "COMPLETED"
+    assert status == 200 and answer["id"] == first.id and answer["state"] == "COMPLETED"
+    assert (await client.payouts.get(id=other.id)).state == "CREATED"  # only the named payout moved
+    status, answer = await control("POST", f"/payouts/{other.idempotency_key}/advance", {"steps": 1})
+    assert status == 200 and answer["state"] == "IN_PROGRESS"
 
     second = await client.payouts.create(currency="USDT_TRX", amount=Decimal("2"), deposit_address=address)
     balance = server.balance(server.account_id, "USDT_TRX")
@@ -241,6 +244,8 @@ def test_cli_actions_drive_a_running_server(threaded: FakeCalypso, capsys: pytes
     assert threaded.pending_faults == 1
 
     assert _cli(capsys, "fake-server", "advance-payouts", "--steps", "1", *url)[0] == 0
+    code, _, err = _cli(capsys, "fake-server", "advance-payouts", "--payout", "nope", *url)
+    assert code == 1 and "nope" in err
     assert _cli(capsys, "fake-server", "flush-webhooks", *url)[0] == 0
     assert _cli(capsys, "fake-server", "set-skew", "-10", *url)[0] == 0 and threaded.skew == -10
 

@@ -297,6 +297,17 @@ def advance_payouts(state: State, steps: int | None = None) -> int:
     return changes
 
 
+def advance_payout(state: State, id_or_key: str, steps: int | None = None) -> dict[str, Any]:
+    """Advance one payout (by id or idempotencyKey) a state per step, the others staying where they are."""
+    record = state.payouts.get(state.payout_keys.get(id_or_key, id_or_key))
+    if record is None:
+        raise UnknownObjectError(f"no payout with id or idempotencyKey {id_or_key!r}")
+    done = 0
+    while (steps is None or done < steps) and _step(state, record):
+        done += 1
+    return dict(record.data)
+
+
 def fail_payout(state: State, id_or_key: str, message: str) -> dict[str, Any]:
     """Fail an open payout (as a network rejection would): refund amount + fee, emit the events."""
     record = state.payouts.get(state.payout_keys.get(id_or_key, id_or_key))
