@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import math
+import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from ._server import FakeCalypso
 
 __all__ = ["CONTROL_PREFIX", "control_routes", "is_loopback"]
+
+logger = logging.getLogger("calypso.testing")
 
 CONTROL_PREFIX = "/_fake"
 
@@ -89,8 +91,12 @@ def control_routes(server: FakeCalypso, enabled: bool) -> list[web.RouteDef]:
                 return _answer(server, exc.status, {"errorCode": exc.error_code, "message": exc.message})
             except LookupError as exc:
                 return _answer(server, 404, {"errorCode": "004", "message": _message(exc)})
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, ArithmeticError) as exc:
                 return _answer(server, 400, {"errorCode": "001", "message": _message(exc)})
+            except Exception as exc:
+                logger.exception("fake calypso: control endpoint %s failed", request.path)
+                message = f"Internal error of the fake server ({type(exc).__name__})"
+                return _answer(server, 500, {"errorCode": "000", "message": message})
             return _answer(server, 200, result)
 
         return handle
@@ -170,8 +176,8 @@ def control_routes(server: FakeCalypso, enabled: bool) -> list[web.RouteDef]:
 
     def clock(body: dict[str, Any], request: web.Request) -> Any:
         skew = body.get("skew")
-        if isinstance(skew, bool) or not isinstance(skew, (int, Decimal)) or not math.isfinite(float(skew)):
-            raise _bad(f"skew must be a number of seconds, got {skew!r}")
+        if isinstance(skew, bool) or not isinstance(skew, (int, Decimal)) or not abs(Decimal(skew)) <= 1_000_000_000:
+            raise _bad(f"skew must be a number of seconds within ±1e9, got {skew!r}")
         server.set_skew(float(skew))
         return {"skew": _seconds(server.skew)}
 

@@ -216,6 +216,10 @@ FAULT_KINDS: tuple[str, ...] = (
 """The names :meth:`Fault.from_json` accepts as ``kind``: the class methods that build a fault."""
 
 
+_MAX_SECONDS = 1e9
+"""About 31 years: larger delays and clock jumps are typos, and overflow date arithmetic."""
+
+
 def _argument(kind: str, name: str, value: Any) -> Any:
     """One JSON argument of :meth:`Fault.from_json`, checked and converted to what the class method takes."""
     where = f"fault {kind!r}: {name}"
@@ -233,8 +237,10 @@ def _argument(kind: str, name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
             raise ValueError(f"{where} must be a number of seconds, got {value!r}")
         seconds = float(value)
-        if not math.isfinite(seconds) or (seconds < 0 and not (kind == "skew_jump" and name == "seconds")):
-            raise ValueError(f"{where} must be a finite number of seconds >= 0, got {value!r}")
+        if not math.isfinite(seconds) or abs(seconds) > _MAX_SECONDS:
+            raise ValueError(f"{where} must be a number of seconds within ±{_MAX_SECONDS:.0e}, got {value!r}")
+        if seconds < 0 and not (kind == "skew_jump" and name == "seconds"):
+            raise ValueError(f"{where} must be >= 0, got {value!r}")
         return value if isinstance(value, int) and name == "retry_after" else seconds
     if not isinstance(value, str):
         raise ValueError(f"{where} must be a string, got {value!r}")

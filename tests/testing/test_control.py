@@ -8,6 +8,7 @@ import selectors
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -16,6 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from calypso_async import AsyncCalypso, ServerError, _json
 from calypso_async.cli import main
@@ -174,6 +177,7 @@ async def test_clock_sets_the_skew(server: FakeCalypso, control: Control) -> Non
     assert await control("POST", "/clock", {"skew": Decimal("-30.5")}) == (200, {"skew": Decimal("-30.5")})
     assert server.skew == -30.5
     assert (await control("POST", "/clock", {"skew": "soon"}))[0] == 400
+    assert (await control("POST", "/clock", {"skew": 10**12}))[0] == 400
 
 
 async def test_bad_bodies_and_unknown_endpoints(control: Control) -> None:
@@ -329,3 +333,50 @@ def test_docs_show_every_control_endpoint_and_action() -> None:
     actions = fake_server._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for action in actions:
         assert f"calypso fake-server {action}" in docs, action
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_FIELDS = ["amount", "currency", "account", "steps", "message", "kind", "path", "code", "seconds", "times", "skew"]
+_BODIES = st.one_of(
+    st.dictionaries(st.sampled_from(_FIELDS), _JSON, max_size=4),
+    _JSON,
+    st.binary(max_size=30).map(lambda raw: raw),
+)
+_ENDPOINTS = [
+    ("POST", "/invoices/x/pay"),
+    ("POST", "/payouts/advance"),
+    ("POST", "/payouts/x/advance"),
+    ("POST", "/payouts/x/fail"),
+    ("POST", "/balances"),
+    ("POST", "/faults"),
+    ("POST", "/clock"),
+    ("POST", "/webhooks/flush"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(endpoint=st.sampled_from(_ENDPOINTS), body=_BODIES)
+def test_hostile_bodies_are_refused_never_a_server_error(
+    threaded: FakeCalypso, endpoint: tuple[str, str], body: Any
+) -> None:
+    method, path = endpoint
+    data = body if isinstance(body, bytes) else _json.dumps(body)
+    request = urllib.request.Request(f"{threaded.base_url}/_fake{path}", data=data, method=method)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    assert status in (200, 400, 404), raw
+    assert isinstance(_json.loads(raw), dict)
+    threaded.clear_faults()
+    threaded.set_skew(0)

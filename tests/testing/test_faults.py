@@ -209,6 +209,8 @@ def test_fault_from_json_matches_the_class_methods(spec: dict[str, object], expe
         ({"kind": "delay"}, "seconds"),
         ({"kind": "delay", "seconds": -1}, "seconds"),
         ({"kind": "delay", "seconds": "1"}, "seconds"),
+        ({"kind": "delay", "seconds": 1e300}, "seconds"),
+        ({"kind": "skew_jump", "seconds": -1e12}, "seconds"),
         ({"kind": "status", "code": 99}, "code"),
         ({"kind": "status", "code": True}, "code"),
         ({"kind": "drop", "times": 0}, "times"),
