@@ -25,22 +25,35 @@ Choices where the reference is silent: paging is 0-based (``pageSize`` 1..1000, 
 ``idempotencyKey`` is refused with 016; the mass-payout recipients go in ``withdrawals`` (or ``payouts``,
 ``recipients``, ``items``) as ``{depositAddress, amount}``; the exchange limit is in the ``amount`` field.
 
+Without a server: ``MockTransport(answer, ...)`` answers the client's requests in memory from a script (a
+``Response``, an exception to raise, a function of the request, or a JSON body) and records them, for tests
+of exactly what the client sends and how it reacts to one answer.
+
 For sync code, ``with FakeCalypso.run_in_thread() as server:`` runs it on a private loop in a daemon thread
 (the helper methods may be called from any thread); pytest users enable
 ``pytest_plugins = ["calypso_async.testing.pytest_plugin"]``; ``python -m calypso_async.testing --port 8080``
 serves it standalone.
 """
 
+from ._errors import FakeArgumentError, FakeServerError, FakeServerStateError, UnknownObjectError
 from ._faults import Fault
+from ._mock import MockTransport, error_response, json_response
 from ._server import FakeCalypso, RecordedRequest
 from ._webhooks import DeliveryAttempt, Subscription, WebhookDispatcher, build_delivery
 
 __all__ = [
     "DeliveryAttempt",
+    "FakeArgumentError",
     "FakeCalypso",
+    "FakeServerError",
+    "FakeServerStateError",
     "Fault",
+    "MockTransport",
     "RecordedRequest",
     "Subscription",
+    "UnknownObjectError",
     "WebhookDispatcher",
     "build_delivery",
+    "error_response",
+    "json_response",
 ]

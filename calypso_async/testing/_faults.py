@@ -14,8 +14,12 @@ When a fault acts:
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections import deque
-from typing import Literal
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
 
 import attrs
 from aiohttp import web
@@ -23,7 +27,7 @@ from aiohttp import web
 from .. import _json
 from ._http import Answer
 
-__all__ = ["Fault", "FaultBook", "FaultKind"]
+__all__ = ["FAULT_KINDS", "Fault", "FaultBook", "FaultKind"]
 
 FaultKind = Literal[
     "status",
@@ -136,6 +140,37 @@ class Fault:
         """Move the server clock by ``seconds`` from this request on (cumulative with ``skew``)."""
         return cls("skew_jump", seconds=seconds, times=times)
 
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any]) -> Fault:
+        """A fault described as data, in the vocabulary of the class methods: ``kind`` names the method
+        (``html`` included), the other keys are its keyword arguments.
+
+        ``ValueError`` names what is wrong (an unknown kind or argument, a wrong type, a negative delay).
+
+        >>> Fault.from_json({"kind": "status", "code": 503, "retry_after": 2, "times": 2}).status_code
+        503
+        """
+        if not isinstance(spec, Mapping):
+            raise ValueError("a fault is a JSON object such as {\"kind\": \"status\", \"code\": 503}")
+        kind = spec.get("kind")
+        if not isinstance(kind, str) or kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}; got {kind!r}")
+        factory = getattr(cls, kind)
+        params = inspect.signature(factory).parameters
+        arguments: dict[str, Any] = {}
+        for name, value in spec.items():
+            if name == "kind":
+                continue
+            if name not in params:
+                allowed = ", ".join(p for p in params if p != "cls")
+                raise ValueError(f"fault {kind!r} takes {allowed or 'no arguments'}; not {name!r}")
+            arguments[name] = _argument(kind, name, value)
+        missing = [p.name for p in params.values() if p.default is inspect.Parameter.empty and p.name not in arguments]
+        if missing:
+            raise ValueError(f"fault {kind!r} needs {', '.join(missing)}")
+        fault: Fault = factory(**arguments)
+        return fault
+
     # ------------------------------------------------------------------------------------- answers
 
     def error_answer(self, trace_id: str) -> Answer:
@@ -164,6 +199,54 @@ class Fault:
             headers["Content-Type"] = self.content_type or "text/html"
             return Answer(answer.status, answer.body, headers)
         return answer
+
+
+FAULT_KINDS: tuple[str, ...] = (
+    "status",
+    "html",
+    "delay",
+    "drop",
+    "drop_after_processing",
+    "malformed",
+    "empty",
+    "truncated",
+    "wrong_content_type",
+    "skew_jump",
+)
+"""The names :meth:`Fault.from_json` accepts as ``kind``: the class methods that build a fault."""
+
+
+_MAX_SECONDS = 1e9
+"""About 31 years: larger delays and clock jumps are typos, and overflow date arithmetic."""
+
+
+def _argument(kind: str, name: str, value: Any) -> Any:
+    """One JSON argument of :meth:`Fault.from_json`, checked and converted to what the class method takes."""
+    where = f"fault {kind!r}: {name}"
+    if name in ("code", "times"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where} must be an integer, got {value!r}")
+        if name == "code" and not 100 <= value <= 599:
+            raise ValueError(f"{where} must be an HTTP status (100-599), got {value}")
+        if name == "times" and value < 1:
+            raise ValueError(f"{where} must be >= 1, got {value}")
+        return value
+    if name in ("seconds", "retry_after"):
+        if name == "retry_after" and isinstance(value, str):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise ValueError(f"{where} must be a number of seconds, got {value!r}")
+        seconds = float(value)
+        if not math.isfinite(seconds) or abs(seconds) > _MAX_SECONDS:
+            raise ValueError(f"{where} must be a number of seconds within ±{_MAX_SECONDS:.0e}, got {value!r}")
+        if seconds < 0 and not (kind == "skew_jump" and name == "seconds"):
+            raise ValueError(f"{where} must be >= 0, got {value!r}")
+        return value if isinstance(value, int) and name == "retry_after" else seconds
+    if not isinstance(value, str):
+        raise ValueError(f"{where} must be a string, got {value!r}")
+    if name == "body" and kind == "malformed":
+        return value.encode("utf-8")
+    return value
 
 
 def _default_message(code: int) -> str:

@@ -36,8 +36,10 @@ from aiohttp import web
 from .. import _json
 from .._client import AsyncCalypso
 from .._signing import mask
-from . import _handlers
+from . import _control
+from . import handlers as _handlers
 from ._call import Call
+from ._errors import FakeArgumentError, FakeServerError, FakeServerStateError, UnknownObjectError
 from ._faults import Fault, FaultBook, drop_connection, send_truncated
 from ._http import Answer, ApiError, bad_request, http_date
 from ._state import State
@@ -54,13 +56,18 @@ TIMESTAMP_WINDOW_MS = 180_000
 T = TypeVar("T")
 
 
+def _masked(headers: dict[str, str]) -> dict[str, str]:
+    return {name: mask(value) if name.lower() in ("key", "sign") else value for name, value in headers.items()}
+
+
 @attrs.define
 class RecordedRequest:
     """One request as the server received it (``server.requests``), with the status it was answered."""
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str] = attrs.field(repr=lambda headers: repr(_masked(headers)))
+    """As received; ``repr`` masks ``Key`` and ``Sign`` (test output must not show credentials)."""
     body: bytes
     json: Any
     """``body`` decoded with ``calypso_async._json.loads`` (numbers as ``Decimal``); ``None`` if not JSON."""
@@ -119,7 +126,7 @@ class FakeCalypso:
     @property
     def base_url(self) -> str:
         if self._base_url is None:
-            raise RuntimeError("FakeCalypso is not started: await server.start() first")
+            raise FakeServerStateError("FakeCalypso is not started: await server.start() first")
         return self._base_url
 
     @property
@@ -168,7 +175,7 @@ class FakeCalypso:
     def inject(self, path: str, fault: Fault) -> None:
         """Queue ``fault`` for requests to ``path`` (e.g. ``"/api/v1/account"``) or ``"*"`` for any path."""
         if not isinstance(fault, Fault):
-            raise TypeError("fault must be a Fault (e.g. Fault.status(503))")
+            raise FakeArgumentError(f"fault must be a Fault (e.g. Fault.status(503)), not {type(fault).__name__}")
         if path != "*" and not path.startswith("/"):
             path = "/" + path
         self._in_loop(lambda: self._faults.add(path, fault))
@@ -184,14 +191,15 @@ class FakeCalypso:
     # ------------------------------------------------------------------------------- data helpers
 
     def balance(self, account_id: str, currency: str) -> Decimal:
-        """The account's balance in ``currency`` (0 when it holds none); ``LookupError`` for an unknown account."""
+        """The account's balance in ``currency`` (0 when it holds none); :class:`UnknownObjectError` (a ``LookupError``)
+        for an unknown account."""
         self._known_account(account_id)
         return self._in_loop(lambda: self.state.balance(account_id, currency))
 
     def set_balance(self, account_id: str, currency: str, amount: Decimal) -> None:
         """Set a balance exactly (any currency code; it shows in ``account.get``)."""
         if not isinstance(amount, Decimal):
-            raise TypeError("amount must be a Decimal")
+            raise FakeArgumentError(f"amount must be a Decimal (exact), not {type(amount).__name__}")
         self._known_account(account_id)
 
         def apply() -> None:
@@ -201,7 +209,7 @@ class FakeCalypso:
 
     def _known_account(self, account_id: str) -> None:
         if account_id not in self.state.accounts:
-            raise LookupError(f"no account {account_id!r}; known: {', '.join(self.state.accounts)}")
+            raise UnknownObjectError(f"no account {account_id!r}; known: {', '.join(self.state.accounts)}")
 
     def pay_invoice(
         self, invoice_id_or_key: str, amount: Decimal | None = None, *, currency: str | None = None
@@ -254,14 +262,20 @@ class FakeCalypso:
                 future.set_exception(exc)
 
         loop.call_soon_threadsafe(run)
-        return future.result(timeout=30)
+        try:
+            return future.result(timeout=30)
+        except concurrent.futures.TimeoutError:
+            raise FakeServerError("the fake server's event loop did not run the helper within 30 s") from None
 
     # --------------------------------------------------------------------------------- lifecycle
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    async def start(self, host: str = "127.0.0.1", port: int = 0, *, control: bool | None = None) -> None:
+        """Serve on ``host:port`` (0: a free port). ``control`` enables the ``/_fake/`` control endpoints
+        (:mod:`._control`); by default they answer only when ``host`` is a loopback address."""
         if self._runner is not None:
-            raise RuntimeError("FakeCalypso is already started")
+            raise FakeServerStateError("FakeCalypso is already started")
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.add_routes(_control.control_routes(self, _control.is_loopback(host) if control is None else control))
         app.router.add_route("*", "/{tail:.*}", self._entry)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
@@ -303,7 +317,9 @@ class FakeCalypso:
 
     @classmethod
     @contextlib.contextmanager
-    def run_in_thread(cls, *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> Iterator[FakeCalypso]:
+    def run_in_thread(
+        cls, *, host: str = "127.0.0.1", port: int = 0, control: bool | None = None, **kwargs: Any
+    ) -> Iterator[FakeCalypso]:
         """Run a server on its own event loop in a daemon thread, for sync tests and scripts.
 
         >>> with FakeCalypso.run_in_thread(seed=1) as server:  # doctest: +SKIP
@@ -314,7 +330,7 @@ class FakeCalypso:
         thread = threading.Thread(target=loop.run_forever, name="fake-calypso", daemon=True)
         thread.start()
         try:
-            asyncio.run_coroutine_threadsafe(server.start(host, port), loop).result(timeout=30)
+            asyncio.run_coroutine_threadsafe(server.start(host, port, control=control), loop).result(timeout=30)
             try:
                 yield server
             finally:

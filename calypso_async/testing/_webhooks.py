@@ -35,12 +35,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import attrs
 
 from .. import _json
 from ..webhooks import EVENT_SERVICES, canonical_event_type
+from ._errors import UnknownObjectError
 
 __all__ = [
     "BLOCK_AFTER_ERRORS",
@@ -54,6 +56,20 @@ __all__ = [
 ]
 
 logger = logging.getLogger("calypso.testing.webhooks")
+
+
+def _shown_url(url: str) -> str:
+    """A subscriber URL fit for a log line: without user:password and query (either may carry a token)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "<unparsable url>"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _fibonacci(count: int) -> list[int]:
@@ -302,7 +318,7 @@ class WebhookDispatcher:
         """
         sub = self._subs.get(request_id)
         if sub is None:
-            raise KeyError(request_id)
+            raise UnknownObjectError(f"no webhook subscription {request_id!r}")
         sub.blocked = False
         sub.error_count = 0
         self._errors.pop(request_id, None)
@@ -440,7 +456,9 @@ class WebhookDispatcher:
                 return
             retries_done = job.attempts - 1
             if retries_done >= len(RETRY_DELAYS):
-                logger.info("webhook %s to %s given up after %d attempts", job.event_id, sub.url, job.attempts)
+                logger.info(
+                    "webhook %s to %s given up after %d attempts", job.event_id, _shown_url(sub.url), job.attempts
+                )
                 return
             await self._sleep(RETRY_DELAYS[retries_done] / self.time_scale)
 

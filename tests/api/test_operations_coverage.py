@@ -15,8 +15,9 @@ import calypso_async.resources
 from calypso_async import AsyncCalypso
 from calypso_async._model import Model
 from calypso_async.resources import OPERATIONS
+from calypso_async.testing import MockTransport as RecordingTransport
 
-from ._stub import RecordingTransport, client
+from ..conftest import client
 
 SPEC_DIR = Path(calypso_async.__file__).parent / "_spec"
 NAMING: list[dict[str, Any]] = json.loads((SPEC_DIR / "operations.json").read_text("utf-8"))

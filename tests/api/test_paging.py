@@ -13,8 +13,9 @@ from calypso_async import Request
 from calypso_async._json import loads
 from calypso_async._paging import paginate
 from calypso_async.models import PGTransactionDTO, SettlementWalletTransaction
+from calypso_async.testing import MockTransport as RecordingTransport
 
-from ._stub import RecordingTransport, client
+from ..conftest import client
 
 ITEMS = [{"id": f"tx-{i:04d}", "amount": Decimal(i) / 100, "currency": "USDT_TRX"} for i in range(1000)]
 

@@ -14,9 +14,10 @@ import pytest
 from calypso_async import _json
 from calypso_async._model import Model
 from calypso_async.resources import OPERATIONS
+from calypso_async.testing import MockTransport as RecordingTransport
 
+from ..conftest import ACCOUNT, client
 from . import _spec
-from ._stub import ACCOUNT, RecordingTransport, client
 
 NAMES = list(OPERATIONS)
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from calypso_async.resources import OPERATIONS
+from calypso_async.testing import MockTransport as RecordingTransport
 
+from ..conftest import client
 from . import _spec
-from ._stub import RecordingTransport, client
 
 DECIMAL_ARGS = [(name, arg) for name in OPERATIONS for arg in _spec.args_of(name) if arg.kind == "decimal"]
 REQUIRED_STR_ARGS = [

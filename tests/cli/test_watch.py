@@ -19,7 +19,7 @@ import pytest
 from calypso_async import _json
 from calypso_async.cli import main
 from calypso_async.testing import FakeCalypso
-from calypso_async.testing import _handlers as fake_handlers
+from calypso_async.testing import handlers as fake_handlers
 from calypso_async.testing._http import ApiError
 
 from .conftest import Cli

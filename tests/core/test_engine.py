@@ -25,12 +25,11 @@ from calypso_async import (
     ServerError,
 )
 from calypso_async._operation import Operation
+from calypso_async.testing import MockTransport as StubTransport
+from calypso_async.testing import error_response as error
+from calypso_async.testing import json_response as ok
 
-from .stub import StubTransport, error, ok
-
-API_KEY = "c529e14832b34b74972365cf7bf02430"
-SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
-ACCOUNT = "0xc195df92dd9db2a8f28e597981f113d6e7582f8b"
+from ..conftest import ACCOUNT, API_KEY, SECRET
 
 
 async def no_sleep(seconds: float) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from calypso_async._signing import Signer, mask, sign
 
-API_KEY = "c529e14832b34b74972365cf7bf02430"
-SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
+from ..conftest import API_KEY, SECRET
+
 VECTOR = (
     "b16e9d45f49f2069becbc4f108b237bee588cfc353fe9501df103e692acbc68d"
     "482a10d34c12bea22fedde7e28e1b8e57a6a0a373b0e9a27c5257bd8b36e13b9"

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from calypso_async import AsyncCalypso, CalypsoError, Model, OpenEnum, Request, Response, models
 from calypso_async._model import structure
 
+from ..conftest import ACCOUNT, API_KEY, SECRET
 from ._support import ADDRESS, no_sleep, policy
 
 FUZZ = settings(
@@ -223,10 +224,6 @@ def test_huge_exponent_in_an_int_field_is_refused_not_expanded() -> None:
 
 
 # ------------------------------------------------------------------------------------------ through the client
-
-API_KEY = "c529e14832b34b74972365cf7bf02430"
-SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
-ACCOUNT = "0xc195df92dd9db2a8f28e597981f113d6e7582f8b"
 
 
 def _json_bytes(value: Any) -> bytes:

@@ -24,6 +24,7 @@ from calypso_async import (
     OutcomeUnknownError,
 )
 
+from ..conftest import ACCOUNT, API_KEY, SECRET
 from ._servers import (
     ACCOUNT_JSON,
     Recorder,
@@ -37,9 +38,6 @@ from ._servers import (
 )
 from ._support import ADDRESS, CALL_IDS, CALLS, CallSpec, guarded, in_thread, policy, sync_class
 
-API_KEY = "c529e14832b34b74972365cf7bf02430"
-SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
-ACCOUNT = "0xc195df92dd9db2a8f28e597981f113d6e7582f8b"
 MiB = 1024 * 1024
 
 

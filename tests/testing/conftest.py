@@ -14,9 +14,6 @@ import pytest
 
 from calypso_async import AsyncCalypso, RetryPolicy, _json
 from calypso_async.testing import FakeCalypso
-from calypso_async.testing.pytest_plugin import fake_calypso, fake_calypso_client, fake_calypso_thread
-
-__all__ = ["fake_calypso", "fake_calypso_client", "fake_calypso_thread"]
 
 
 async def _no_sleep(_: float) -> None:

@@ -176,3 +176,48 @@ def test_fault_times_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Fault.status(500, times=0)
     assert Fault.drop().before_processing and not Fault.drop_after_processing().before_processing
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"kind": "status", "code": 503, "retry_after": 2, "times": 2}, Fault.status(503, retry_after=2, times=2)),
+        (
+            {"kind": "status", "code": 400, "error_code": "007", "message": "no"},
+            Fault.status(400, error_code="007", message="no"),
+        ),
+        ({"kind": "html"}, Fault.html()),
+        ({"kind": "delay", "seconds": 1.5}, Fault.delay(1.5)),
+        ({"kind": "drop", "times": 3}, Fault.drop(times=3)),
+        ({"kind": "drop_after_processing"}, Fault.drop_after_processing()),
+        ({"kind": "malformed", "body": "{x"}, Fault.malformed(b"{x")),
+        ({"kind": "empty"}, Fault.empty()),
+        ({"kind": "truncated"}, Fault.truncated()),
+        ({"kind": "wrong_content_type", "content_type": "text/plain"}, Fault.wrong_content_type("text/plain")),
+        ({"kind": "skew_jump", "seconds": -30}, Fault.skew_jump(-30)),
+    ],
+)
+def test_fault_from_json_matches_the_class_methods(spec: dict[str, object], expected: Fault) -> None:
+    assert Fault.from_json(spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ({}, "kind"),
+        ({"kind": "from_json"}, "kind"),
+        ({"kind": "delay"}, "seconds"),
+        ({"kind": "delay", "seconds": -1}, "seconds"),
+        ({"kind": "delay", "seconds": "1"}, "seconds"),
+        ({"kind": "delay", "seconds": 1e300}, "seconds"),
+        ({"kind": "skew_jump", "seconds": -1e12}, "seconds"),
+        ({"kind": "status", "code": 99}, "code"),
+        ({"kind": "status", "code": True}, "code"),
+        ({"kind": "drop", "times": 0}, "times"),
+        ({"kind": "empty", "code": 500}, "code"),
+        ({"kind": "status", "code": 500, "body": 5}, "body"),
+    ],
+)
+def test_fault_from_json_refuses_bad_specs_naming_the_problem(spec: dict[str, object], named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        Fault.from_json(spec)

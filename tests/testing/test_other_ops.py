@@ -15,6 +15,8 @@ from calypso_async.testing._validation import operations
 
 from .conftest import RawSend, envelope
 
+TRON_ADDRESS = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
+
 
 async def test_settlement_wallets(server: FakeCalypso, client: AsyncCalypso) -> None:
     address = next(iter(server.state.settlement_wallets))
@@ -38,7 +40,12 @@ async def test_settlement_wallets(server: FakeCalypso, client: AsyncCalypso) -> 
 async def test_reports(server: FakeCalypso, client: AsyncCalypso) -> None:
     await client.request(
         "/api/v1/payout/create",
-        {"currency": "USDT_TRX", "amount": Decimal("1"), "depositAddress": "Tabc", "idempotencyKey": str(uuid.uuid4())},
+        {
+            "currency": "USDT_TRX",
+            "amount": Decimal("1"),
+            "depositAddress": TRON_ADDRESS,
+            "idempotencyKey": str(uuid.uuid4()),
+        },
     )
     period = {"firstDate": iso(server.now() - 3600), "lastDate": iso(server.now() + 3600), "zoneOffset": "+00:00"}
     payouts = await client.request("/api/v1/report/payout", period)
@@ -161,10 +168,10 @@ def _samples(server: FakeCalypso) -> dict[str, Any]:
             "fiatCurrency": "USD",
         },
         "payment_widgets.get_single_fiat": {"requestId": "W2"},
-        "payouts.create": {"currency": "TRX", "amount": Decimal("1"), "depositAddress": "Tx"},
+        "payouts.create": {"currency": "TRX", "amount": Decimal("1"), "depositAddress": TRON_ADDRESS},
         "payouts.get": {"id": "PAYOUT"},
         "payouts.get_withdrawal": {"requestId": "PAYOUT"},
-        "payouts.create_mass": {"currency": "TRX", "withdrawals": [{"depositAddress": "Tx", "amount": 1}]},
+        "payouts.create_mass": {"currency": "TRX", "withdrawals": [{"depositAddress": TRON_ADDRESS, "amount": 1}]},
         "payouts.get_mass": {"id": "MASS"},
         "settlement_payouts.get": {"id": settlement["id"]},
         "settlement_payouts.get_withdrawal": {"requestId": settlement["id"]},

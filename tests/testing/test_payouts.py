@@ -198,7 +198,7 @@ async def test_mass_payout_rejections(server: FakeCalypso, client: AsyncCalypso)
             {
                 "currency": "BTC",
                 "idempotencyKey": str(uuid.uuid4()),
-                "recipients": [{"address": "bc1qxyz", "amount": Decimal("0.1")}],
+                "recipients": [{"address": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "amount": Decimal("0.1")}],
             },
         )
     single = await client.request(CREATE, _payload("1"))

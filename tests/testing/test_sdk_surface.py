@@ -8,6 +8,8 @@ from decimal import Decimal
 from calypso_async import AsyncCalypso
 from calypso_async.testing import FakeCalypso
 
+TRON_ADDRESS = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
+
 
 async def test_every_resource_method(server: FakeCalypso, client: AsyncCalypso) -> None:
     state = server.state
@@ -33,11 +35,11 @@ async def test_every_resource_method(server: FakeCalypso, client: AsyncCalypso) 
     assert fiat_widget.idempotency_key is not None
     await c.payment_widgets.get_single_fiat(request_id=fiat_widget.idempotency_key)
 
-    payout = await c.payouts.create(currency="TRX", amount=Decimal("1"), deposit_address="Tabc")
+    payout = await c.payouts.create(currency="TRX", amount=Decimal("1"), deposit_address=TRON_ADDRESS)
     assert (await c.payouts.get(id=payout.id)).state == "CREATED"
     await c.payouts.get_withdrawal(request_id=payout.id)
     mass = await c.payouts.create_mass(
-        currency="TRX", extra={"withdrawals": [{"depositAddress": "Tx", "amount": 1}, {"amount": 1}]}
+        currency="TRX", extra={"withdrawals": [{"depositAddress": TRON_ADDRESS, "amount": 1}, {"amount": 1}]}
     )
     assert (await c.payouts.get_mass(id=mass.id)).errors is not None
     settlement = next(iter(state.settlement_payouts.values())).data

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
+from ..conftest import SECRET
+
 PUBLIC = "c529b1d4e2f84c0a9d7e6f3b2a1c2430"
 
 BODY = (

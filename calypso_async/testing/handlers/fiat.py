@@ -11,9 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ._call import Call, Handler
-from ._http import bad_request, duplicate_key, not_found
-from ._state import Record, State
+from .._call import Call, Handler
+from .._http import bad_request, duplicate_key, not_found
+from .._state import Record, State
 
 __all__ = ["HANDLERS", "seed"]
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ._call import Call, Handler
-from ._http import bad_request, duplicate_key, not_found, parse_iso
-from ._state import Record, State
+from .._call import Call, Handler
+from .._errors import UnknownObjectError
+from .._http import bad_request, duplicate_key, not_found, parse_iso
+from .._state import Record, State
 
 __all__ = ["HANDLERS", "PAYMENT_LINK", "pay_invoice", "select_widget_currency"]
 
@@ -176,7 +177,7 @@ def pay_invoice(state: State, id_or_key: str, amount: Decimal | None, currency: 
     """A payer sends ``amount`` (default: what is still due) to the invoice address."""
     record = find_invoice(state, id_or_key)
     if record is None:
-        raise LookupError(f"no invoice with id or idempotencyKey {id_or_key!r}")
+        raise UnknownObjectError(f"no invoice with id or idempotencyKey {id_or_key!r}")
     _refresh(state, record)
     data = record.data
     kind = data["type"]
@@ -314,7 +315,7 @@ def select_widget_currency(state: State, widget_key: str, currency: str) -> dict
     """The payer picks ``currency`` on a widget's page: a new invoice is created under the widget."""
     widget = state.widgets.get(widget_key)
     if widget is None:
-        raise LookupError(f"no payment widget {widget_key!r}")
+        raise UnknownObjectError(f"no payment widget {widget_key!r}")
     data = widget.data
     if currency not in data["cryptoCurrencies"]:
         raise ValueError(f"widget {widget_key} does not accept {currency}")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ._call import Call, Handler
-from ._http import not_found
-from ._paging import matches, page
-from ._state import Record, State
+from .._call import Call, Handler
+from .._errors import UnknownObjectError
+from .._http import not_found
+from .._paging import matches, page
+from .._state import Record, State
 
 __all__ = ["COMPLIANCE", "HANDLERS", "add_purse_transactions", "deposit"]
 
@@ -166,7 +167,7 @@ def add_purse_transactions(
 ) -> list[dict[str, Any]]:
     customer = state.customers.get(customer_id)
     if customer is None:
-        raise LookupError(f"no customer {customer_id!r}")
+        raise UnknownObjectError(f"no customer {customer_id!r}")
     state.currency(currency)
     purse = _purse(state, customer, currency)
     start = state.now() - n - 60
@@ -181,7 +182,7 @@ def deposit(state: State, customer_id: str, currency: str, amount: Decimal) -> d
     """A live deposit to the customer's purse: events through to TRANSLATION_TO_ACCOUNT_COMPLETED, balance credited."""
     customer = state.customers.get(customer_id)
     if customer is None:
-        raise LookupError(f"no customer {customer_id!r}")
+        raise UnknownObjectError(f"no customer {customer_id!r}")
     if not isinstance(amount, Decimal) or amount <= 0:
         raise ValueError("amount must be a positive Decimal")
     purse = _purse(state, customer, state.currency(currency).code)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ._call import Call, Handler
-from ._http import bad_request
+from .._call import Call, Handler
+from .._http import bad_request
 
 __all__ = ["HANDLERS"]
 

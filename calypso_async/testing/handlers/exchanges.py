@@ -14,9 +14,9 @@ from __future__ import annotations
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
-from ._call import Call, Handler
-from ._http import bad_request, not_found
-from ._state import FEE_RATE, Record, State
+from .._call import Call, Handler
+from .._http import bad_request, not_found
+from .._state import FEE_RATE, Record, State
 
 __all__ = ["EXCHANGE_LIMIT_USD", "HANDLERS"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._call import Call, Handler
-from ._http import bad_request, duplicate_key, not_found
-from ._webhooks import Subscription, WebhookDispatcher
+from .._call import Call, Handler
+from .._http import bad_request, duplicate_key, not_found
+from .._webhooks import Subscription, WebhookDispatcher
 
 __all__ = ["HANDLERS"]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ._call import Call, Handler
-from ._http import bad_request, not_found, parse_iso
-from ._paging import page
-from ._state import Record, State
+from .._call import Call, Handler
+from .._http import bad_request, not_found, parse_iso
+from .._paging import page
+from .._state import Record, State
 
 __all__ = ["HANDLERS", "seed"]
 

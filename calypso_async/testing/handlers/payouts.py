@@ -13,9 +13,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ._call import Call, Handler, check_amount
-from ._http import ApiError, bad_request, duplicate_key, not_found, parse_iso
-from ._state import FEE_RATE, Record, State
+from .._addresses import address_problem
+from .._call import Call, Handler, check_amount
+from .._errors import UnknownObjectError
+from .._http import ApiError, bad_request, duplicate_key, not_found, parse_iso
+from .._state import FEE_RATE, Record, State
 
 __all__ = ["HANDLERS", "advance_payouts", "fail_payout", "seed"]
 
@@ -30,9 +32,13 @@ def _compact(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def _check_address(value: Any, where: str) -> str:
+def _check_address(state: State, value: Any, where: str, currency: str) -> str:
+    """A non-empty address without spaces, shaped for the currency's chain (:mod:`.._addresses`), else 001."""
     if not isinstance(value, str) or not value.strip() or any(ch.isspace() for ch in value):
         raise bad_request(f"{where} must be a non-empty address without spaces")
+    problem = address_problem(value, state.currency(currency).chain, currency)
+    if problem is not None:
+        raise bad_request(f"{where}: {problem}")
     return value
 
 
@@ -79,7 +85,7 @@ def create(call: Call) -> Any:
         raise duplicate_key("payout", key)
     currency = state.currency(call.require_str("currency")).code
     amount = call.amount("amount", currency)
-    address = _check_address(call.payload.get("depositAddress"), "payload.depositAddress")
+    address = _check_address(state, call.payload.get("depositAddress"), "payload.depositAddress", currency)
     execution = _execution_date(call)
     fee = state.fee(amount, currency)
     state.debit(call.account, currency, amount + fee, f"payout of {amount} {currency} + fee {fee}")
@@ -130,7 +136,9 @@ def create_mass(call: Call) -> Any:
         try:
             if not isinstance(item, dict):
                 raise bad_request(f"{where} must be an object")
-            address = _check_address(item.get("depositAddress", item.get("address")), f"{where}.depositAddress")
+            address = _check_address(
+                state, item.get("depositAddress", item.get("address")), f"{where}.depositAddress", currency
+            )
             amount = check_amount(state, item.get("amount"), f"{where}.amount", currency)
             if amount is None:
                 raise bad_request(f"{where}.amount is required")
@@ -289,11 +297,22 @@ def advance_payouts(state: State, steps: int | None = None) -> int:
     return changes
 
 
+def advance_payout(state: State, id_or_key: str, steps: int | None = None) -> dict[str, Any]:
+    """Advance one payout (by id or idempotencyKey) a state per step, the others staying where they are."""
+    record = state.payouts.get(state.payout_keys.get(id_or_key, id_or_key))
+    if record is None:
+        raise UnknownObjectError(f"no payout with id or idempotencyKey {id_or_key!r}")
+    done = 0
+    while (steps is None or done < steps) and _step(state, record):
+        done += 1
+    return dict(record.data)
+
+
 def fail_payout(state: State, id_or_key: str, message: str) -> dict[str, Any]:
     """Fail an open payout (as a network rejection would): refund amount + fee, emit the events."""
     record = state.payouts.get(state.payout_keys.get(id_or_key, id_or_key))
     if record is None:
-        raise LookupError(f"no payout with id or idempotencyKey {id_or_key!r}")
+        raise UnknownObjectError(f"no payout with id or idempotencyKey {id_or_key!r}")
     data = record.data
     if data["state"] in ("COMPLETED", "FAILED", "CANCELED", "PARTIAL"):
         raise ValueError(f"payout {data['id']} is already {data['state']}")
