@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from calypso_async import _json
 from calypso_async.models import MassPayoutRecipient, PayoutReportResponse
+from calypso_async.testing import MockTransport as RecordingTransport
 
-from ._stub import RecordingTransport, client
+from ..conftest import client
 
 ADDRESS = "TQ5Xr8A7kUmTfLJ5yVvJ6GkUe7wJ9pYz3N"
 MASS_ANSWER = {"id": "1", "state": "CREATION_IN_PROGRESS", "amount": 3}

@@ -9,8 +9,7 @@ import pytest
 import calypso_sync
 from calypso_async import AsyncCalypso
 
-API_KEY = "c529e14832b34b74972365cf7bf02430"
-SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
+from ..conftest import API_KEY, SECRET
 
 CLIENTS = [AsyncCalypso, calypso_sync.Calypso]
 CONTROL_VALUES = ["\n", "\r\n", "\x00", "\x7f", "\t"]

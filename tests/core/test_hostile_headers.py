@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from calypso_async import AsyncCalypso, OutcomeUnknownError, RateLimitError, Response, RetryPolicy, ServerError
 from calypso_async._clock import ServerClock, parse_http_date, parse_retry_after
+from calypso_async.testing import MockTransport as StubTransport
 
-from .stub import StubTransport
 from .test_engine import ACCOUNT, API_KEY, CREATE, READ, SECRET, UNKEYED
 
 HUGE_YEAR = "Sat, 05 Dec 9999999999999999999999 03:00:00 GMT"

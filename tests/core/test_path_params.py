@@ -9,8 +9,9 @@ import pytest
 
 from calypso_async import AsyncCalypso
 from calypso_async.resources import OPERATIONS
+from calypso_async.testing import MockTransport as StubTransport
+from calypso_async.testing import json_response as ok
 
-from .stub import StubTransport, ok
 from .test_engine import ACCOUNT, API_KEY, SECRET
 
 TEMPLATED = sorted(name for name, op in OPERATIONS.items() if "{" in op.path)

@@ -10,8 +10,8 @@ from typing import Any
 from calypso_async import AsyncCalypso, CalypsoError, Request, Response, RetryPolicy
 from calypso_sync import Calypso
 
-API_KEY = "c529e14832b34b74972365cf7bf02430"
-SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
+from ..conftest import API_KEY, SECRET
+
 ACCOUNT = "0xc195df92dd9db2a8f28e597981f113d6e7582f8b"
 ACCOUNT_BODY = {"account": ACCOUNT, "balances": [{"currency": "BTC", "amount": 0.5}]}
 

@@ -18,11 +18,10 @@ from aiohttp import web
 from calypso_async import AiohttpTransport, APIConnectionError, AsyncCalypso, Request, RetryPolicy
 from calypso_async.testing import FakeCalypso
 
+from ..conftest import API_KEY, SECRET
 from ._servers import ACCOUNT_JSON, date_header, serve
 from ._support import ADDRESS, no_sleep
 
-API_KEY = "c529e14832b34b74972365cf7bf02430"
-SECRET = "b823a6b9ea72408583cef9ec8d67fa52"
 ACCOUNT = "0xc195df92dd9db2a8f28e597981f113d6e7582f8b"
 EXCHANGE_JSON = b'{"id":41,"sourceCurrency":"TRX","destinationCurrency":"ETH","amount":10}'
 
