@@ -620,6 +620,7 @@ class AsyncAPIClient:
         key = prepared.idempotency_key
         try:
             exc.idempotency_key = key  # type: ignore[attr-defined]
+            exc.operation = prepared.op.name  # type: ignore[attr-defined]
         except AttributeError:  # pragma: no cover - built-in exceptions all have a __dict__
             pass
         if prepared.went:

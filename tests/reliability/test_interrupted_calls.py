@@ -64,6 +64,7 @@ async def test_a_cancelled_keyed_create_carries_its_key_and_logs_how_to_recover(
             await task
     key = info.value.idempotency_key  # type: ignore[attr-defined]
     assert isinstance(key, str) and len(key) == 36
+    assert info.value.operation == "payouts.create"  # type: ignore[attr-defined]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "calypso"]
     assert len(warnings) == 1
     message = warnings[0].getMessage()
