@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as _dt
 import logging
 import os
 import sys
@@ -42,6 +41,7 @@ from .._errors import (
     OutcomeUnknownError,
     WebhookSignatureError,
 )
+from .._timestamps import parse_iso_datetime
 from . import _profiles
 from ._output import Progress, dumps_json, render_kv, render_table
 
@@ -98,9 +98,8 @@ def amount_arg(text: str) -> Decimal:
 def iso_datetime(text: str) -> str:
     """argparse type: an ISO-8601 date-time (``2025-03-01T10:00:00Z``), checked here and sent as written."""
     candidate = text.strip()
-    probe = candidate[:-1] + "+00:00" if candidate.endswith(("Z", "z")) else candidate
     try:
-        _dt.datetime.fromisoformat(probe)
+        parse_iso_datetime(candidate)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date-time (e.g. 2025-03-01T10:00:00Z): {text!r}") from None
     return candidate
