@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE
 from ._errors import APIConnectionError, APITimeoutError, InvalidResponseError
+from ._logs import setup_logging
+from ._network import Route, VerifyTypes, make_ssl, redact_url, route_for, split_proxy, user_agent
 
 __all__ = ["AiohttpTransport", "AsyncTransport", "Request", "Response"]
 
@@ -56,7 +59,9 @@ class AiohttpTransport:
     """aiohttp, one session per client, created lazily on the loop that first uses it.
 
     Redirects are never followed (a signed call must reach the host it was signed for) and TLS certificates
-    are always verified. A ``session`` you pass in is used as is and not closed by calypso.
+    are always verified, except on loopback hosts when ``verify=False``. ``HTTP_PROXY``/``HTTPS_PROXY``/
+    ``NO_PROXY`` are honoured unless ``trust_env=False``; an explicit ``proxy`` URL wins over them. A
+    ``session`` you pass in is used as is and not closed by calypso (proxy and TLS options still apply per request).
     """
 
     def __init__(
@@ -66,21 +71,55 @@ class AiohttpTransport:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         pool_size: int = DEFAULT_POOL_SIZE,
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+        app_info: str | None = None,
+        base_url: str | None = None,
     ) -> None:
+        setup_logging()
         self._session = session
         self._owns_session = session is None
         self._connect_timeout = connect_timeout
         self._max_response_bytes = max_response_bytes
         self._pool_size = pool_size
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        if proxy is not None:
+            split_proxy(proxy)  # a malformed URL fails here, at construction
+        self._proxy = proxy
+        self._ssl = make_ssl(verify)
+        self._trust_env = trust_env
+        self._user_agent = user_agent(app_info)
+        self._routes: dict[tuple[str, str], Route] = {}
+        if base_url is not None:
+            route_for(base_url, proxy=self._proxy, trust_env=False, ssl_arg=self._ssl)  # fail early, not per call
+
+    def __repr__(self) -> str:
+        proxy = "" if self._proxy is None else f", proxy={redact_url(self._proxy)!r}"
+        return f"AiohttpTransport(owns_session={self._owns_session}{proxy})"
 
     def _get_session(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None or (self._owns_session and session.closed):
-            connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=True)
-            session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+            connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=self._ssl)
+            session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=True, headers={"User-Agent": self._user_agent}
+            )
             self._session = session
+            self._routes.clear()  # the environment is read again with each new pool
         return session
+
+    def _route(self, url: str) -> Route:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        route = self._routes.get(key)
+        if route is None:
+            route = route_for(url, proxy=self._proxy, trust_env=self._trust_env, ssl_arg=self._ssl)
+            session = self._session
+            if not self._owns_session and session is not None and "User-Agent" not in session.headers:
+                route.headers["User-Agent"] = self._user_agent  # your own session: ours, unless it has one
+            self._routes[key] = route
+        return route
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(seconds)
@@ -91,14 +130,19 @@ class AiohttpTransport:
 
     async def send(self, request: Request) -> Response:
         session = self._get_session()
+        route = self._route(request.url)
+        headers = request.headers
+        if route.headers:
+            headers = {**headers, **route.headers}
         try:
             async with session.request(
                 request.method,
                 request.url,
                 data=request.body,
-                headers=request.headers,
+                headers=headers,
                 allow_redirects=False,
                 timeout=self._timeout(request.timeout),
+                **route.kwargs,
             ) as resp:
                 body = await self._read(resp)
                 return Response(resp.status, resp.headers, body)
@@ -106,6 +150,11 @@ class AiohttpTransport:
             raise APITimeoutError(f"could not connect within {self._connect_timeout} s", request_sent=False) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise APITimeoutError(f"no complete answer within {request.timeout} s") from exc
+        except aiohttp.ClientHttpProxyError as exc:
+            # from None: aiohttp's exception carries the proxy request's headers (Proxy-Authorization)
+            raise APIConnectionError(
+                f"the proxy refused the connection: {exc.status} {exc.message}", request_sent=False
+            ) from None
         except aiohttp.ClientConnectorError as exc:
             raise APIConnectionError(f"could not connect: {exc.os_error}", request_sent=False) from exc
         except aiohttp.ClientPayloadError as exc:
