@@ -21,7 +21,6 @@ The generator is deterministic: spec order for operations and fields, sorted ord
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import keyword
 import re
@@ -340,6 +339,8 @@ class OpDef:
     pagination: dict[str, Any] | None
     exactly_one_of: list[str]
     extra_allowed: bool
+    no_blind_retry: bool = False
+    lookup: dict[str, Any] | None = None
     args: list[Arg] = field(default_factory=list)
 
     @property
@@ -562,6 +563,8 @@ class Spec:
                 pagination=op.get("x-pagination"),
                 exactly_one_of=list(payload_def.get("x-exactly-one-of", [])),
                 extra_allowed=payload_def.get("additionalProperties") is True,
+                no_blind_retry=bool(op.get("x-no-blind-retry")),
+                lookup=op.get("x-idempotent-lookup"),
             )
             opdef.args = self._args(opdef, op)
             self.ops.append(opdef)
@@ -926,7 +929,7 @@ def example(op: OpDef) -> list[str]:
     return lines
 
 
-def method_doc(op: OpDef, spec: Spec, lookup: dict[str, tuple[str, str]], no_blind: frozenset[str]) -> list[Any]:
+def method_doc(op: OpDef, spec: Spec) -> list[Any]:
     paragraphs: list[Any] = [op.summary]
     paragraphs.append(f"``{op.http_method} {op.path}`` (confidence: {op.confidence}).")
     if op.confidence == "inferred":
@@ -945,8 +948,8 @@ def method_doc(op: OpDef, spec: Spec, lookup: dict[str, tuple[str, str]], no_bli
             f"``{key}`` is generated (a UUID) when not given and reused unchanged on every retry, so retries "
             "cannot create a duplicate"
         )
-        if op.sdk_name in lookup:
-            get_name = lookup[op.sdk_name].operation
+        if op.lookup:
+            get_name = op.lookup["operation"]
             text += f"; when a retry meets a duplicate-key error the object is fetched with ``{get_name}``"
         paragraphs.append(text + ".")
     if op.money_moving:
@@ -961,7 +964,7 @@ def method_doc(op: OpDef, spec: Spec, lookup: dict[str, tuple[str, str]], no_bli
                 "reached Calypso; such a failure raises ``OutcomeUnknownError``; check the outcome before calling "
                 "again."
             )
-    elif op.sdk_name in no_blind:
+    elif op.no_blind_retry:
         paragraphs.append(
             "No idempotency field is documented: never retried after the request may have reached Calypso (a blind "
             "retry could create a duplicate); such a failure raises ``OutcomeUnknownError``."
@@ -1012,13 +1015,13 @@ def signature(op: OpDef, args: list[Arg], tail: list[str]) -> list[str]:
     return params
 
 
-def render_method(op: OpDef, spec: Spec, lookup: dict[str, tuple[str, str]], no_blind: frozenset[str]) -> list[str]:
+def render_method(op: OpDef, spec: Spec) -> list[str]:
     out: list[str] = []
     ret = op.response or "Any"
     tail = ["extra: Mapping[str, Any] | None = None"] if op.extra_allowed else []
     params = signature(op, op.args, tail)
     out.append(f"    async def {op.method_name}({', '.join(params)}) -> {ret}:")
-    out.append(docstring(method_doc(op, spec, lookup, no_blind), 8))
+    out.append(docstring(method_doc(op, spec), 8))
     if op.exactly_one_of:
         kw = ", ".join(f"{snake(w)}={snake(w)}" for w in op.exactly_one_of)
         out.append(f"        _v.exactly_one_of({kw})")
@@ -1047,12 +1050,7 @@ def render_method(op: OpDef, spec: Spec, lookup: dict[str, tuple[str, str]], no_
     if path_args:
         call_kw.append("path_params=path_params")
     call_kw += ["timeout=timeout", "max_retries=max_retries"]
-    call = f"await self._client._call({op.const}, {payload_expr}, {', '.join(call_kw)})"
-    if op.response:
-        out.append(f"        result: {ret} = {call}")
-        out.append("        return result")
-    else:
-        out.append(f"        return {call}")
+    out.append(f"        return await self._client._call({op.const}, {payload_expr}, {', '.join(call_kw)})")
     return out
 
 
@@ -1098,9 +1096,7 @@ def render_iterator(op: OpDef, spec: Spec) -> list[str]:
     return out
 
 
-def render_resource_module(
-    spec: Spec, resource: str, ops: list[OpDef], lookup: dict[str, tuple[str, str]], no_blind: frozenset[str]
-) -> str:
+def render_resource_module(spec: Spec, resource: str, ops: list[OpDef]) -> str:
     tag = next(t for t in spec.spec["tags"] if t.get("x-sdk-resource") == resource)
     names: set[str] = set()
     for op in ops:
@@ -1141,7 +1137,10 @@ def render_resource_module(
     out.append("")
     if any(op.args or op.exactly_one_of or op.extra_allowed for op in ops):
         out.append("from .. import _validate as _v")
-    out.append("from .._operation import Operation")
+    if any(op.lookup for op in ops):
+        out.append("from .._operation import Lookup, Operation")
+    else:
+        out.append("from .._operation import Operation")
     if paged:
         out.append("from .._paging import DEFAULT_PAGE_SIZE, paginate")
     out.append("from .._resource import AsyncResource")
@@ -1152,7 +1151,9 @@ def render_resource_module(
     consts = [op.const for op in ops]
     out.append(f"__all__ = {sorted([cls, *consts])!r}")
     out.append("")
-    for op in ops:
+    by_name = {op.sdk_name: op for op in ops}
+    targets = {op.lookup["operation"] for op in ops if op.lookup}
+    for op in sorted(ops, key=lambda o: o.sdk_name not in targets):  # a lookup's target is defined first
         out.append("")
         fields = [
             f"name={literal(op.sdk_name)}",
@@ -1166,8 +1167,15 @@ def render_resource_module(
             fields.append(f"idempotency_field={literal(op.idempotency_field)}")
         if op.money_moving:
             fields.append("money_moving=True")
-        fields.append(f"confidence={literal(op.confidence)}")
-        out.append(f"{op.const} = Operation({', '.join(fields)})")
+        if op.no_blind_retry or (op.money_moving and not op.idempotency_field):
+            fields.append("blind_retry=False")
+        if op.lookup:
+            target = by_name[op.lookup["operation"]]
+            lookup_args = [target.const, literal(op.lookup["field"])]
+            if op.lookup.get("inList"):
+                lookup_args.append(f"in_list={literal(op.lookup['inList'])}")
+            fields.append(f"lookup=Lookup({', '.join(lookup_args)})")
+        out.append(f"{op.const}: Operation[{op.response or 'Any'}] = Operation({', '.join(fields)})")
         out.append(docstring([f"``{op.sdk_name}``: {op.summary}"], 0))
     out.append("")
     out.append("")
@@ -1182,7 +1190,7 @@ def render_resource_module(
     out.append("    __slots__ = ()")
     for op in ops:
         out.append("")
-        out.extend(render_method(op, spec, lookup, no_blind))
+        out.extend(render_method(op, spec))
         if op.pagination:
             out.append("")
             out.extend(render_iterator(op, spec))
@@ -1194,61 +1202,104 @@ def render_resources_init(spec: Spec, resources: list[str]) -> str:
         MARKER,
         '"""Resource classes (``client.invoices``, ``client.payouts``, ...) and the table of every operation.',
         "",
-        "``AsyncResources`` is the base class of :class:`~calypso_async.AsyncCalypso`: one attribute per resource,",
-        "created by ``_init_resources``. ``OPERATIONS`` maps ``resource.method_name`` (operations.json) to its",
-        ':class:`~calypso_async._operation.Operation`."""',
+        "Loaded lazily: ``client.payouts`` imports only ``resources/payouts.py``. ``OPERATIONS`` maps",
+        "``resource.method_name`` (operations.json) to its :class:`~calypso_async._operation.Operation`; reading it",
+        'imports every resource module."""',
         "",
         "from __future__ import annotations",
         "",
-        "from typing import TYPE_CHECKING, cast",
+        "import importlib",
+        "from typing import TYPE_CHECKING, Any",
         "",
-        "from .._operation import Operation",
+        "if TYPE_CHECKING:",
+        "    from .._operation import Operation",
     ]
     for resource in sorted(resources):
-        consts = [op.const for op in spec.ops if op.resource == resource]
-        out.append(f"from .{resource} import {', '.join(sorted([resource_class(resource), *consts]))}")
-    out += ["", "if TYPE_CHECKING:", "    from .._client import AsyncCalypso", ""]
-    exported = ["OPERATIONS", "AsyncResources", *(resource_class(r) for r in resources)]
+        out.append(f"    from .{resource} import {resource_class(resource)}")
+    out.append("")
+    exported = ["OPERATIONS", *(resource_class(r) for r in resources)]
     out.append(f"__all__ = {sorted(exported)!r}")
     out.append("")
-    out.append("OPERATIONS: dict[str, Operation] = {")
-    for op in spec.ops:
-        out.append(f"    {literal(op.sdk_name)}: {op.const},")
+    out.append("_MODULES: dict[str, str] = {")
+    for resource in sorted(resources):
+        out.append(f"    {literal(resource_class(resource))}: {literal(resource)},")
     out.append("}")
-    out.append('"""Every operation of the reference by ``resource.method_name``, in operations.json order."""')
+    out.append("")
+    out.append("_OPERATIONS: tuple[tuple[str, str, str], ...] = (")
+    for op in spec.ops:
+        out.append(f"    ({literal(op.sdk_name)}, {literal(op.resource)}, {literal(op.const)}),")
+    out.append(")")
+    out.append("")
+    out.append("if TYPE_CHECKING:")
+    out.append("    OPERATIONS: dict[str, Operation[Any]]")
+    out.append('    """Every operation of the reference by ``resource.method_name``, in operations.json order."""')
     out.append("")
     out.append("")
-    out.append("class AsyncResources:")
-    out.append('    """The resources of a client; ``AsyncCalypso`` inherits this."""')
-    out.append("")
+    out.append("def __getattr__(name: str) -> Any:")
+    out.append("    if name == \"OPERATIONS\":")
+    out.append("        value: Any = {")
+    out.append("            sdk_name: getattr(importlib.import_module(f\".{module}\", __name__), const)")
+    out.append("            for sdk_name, module, const in _OPERATIONS")
+    out.append("        }")
+    out.append("    elif name in _MODULES:")
+    out.append("        value = getattr(importlib.import_module(f\".{_MODULES[name]}\", __name__), name)")
+    out.append("    else:")
+    out.append("        raise AttributeError(f\"module {__name__!r} has no attribute {name!r}\")")
+    out.append("    globals()[name] = value")
+    out.append("    return value")
+    return "\n".join(out) + "\n"
+
+
+CLIENT_PATH = PACKAGE / "_client.py"
+CLIENT_DOC = """Async client for the Calypso Pay API.
+
+>>> async with AsyncCalypso(api_key, secret_key, account="0x…") as client:  # doctest: +SKIP
+...     account = await client.account.get()
+
+Arguments not given come from ``CALYPSO_API_KEY``, ``CALYPSO_SECRET_KEY``, ``CALYPSO_ACCOUNT`` and
+``CALYPSO_BASE_URL``. ``timeout`` is seconds per attempt; ``max_retries=N`` allows N retries after the
+first attempt. Pass ``session`` to reuse your own ``aiohttp.ClientSession`` (calypso will not close it),
+or ``transport`` to replace HTTP altogether (tests, benchmarks)."""
+
+
+def render_client(spec: Spec, resources: list[str]) -> str:
+    out = [
+        MARKER,
+        '"""``AsyncCalypso``: the engine (:class:`~calypso_async._base_client.AsyncAPIClient`) plus one lazily',
+        'imported, cached property per resource."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import functools",
+        "from typing import TYPE_CHECKING",
+        "",
+        "from ._base_client import NOT_GIVEN, AsyncAPIClient",
+        "",
+        "if TYPE_CHECKING:",
+    ]
+    for resource in sorted(resources):
+        out.append(f"    from .resources.{resource} import {resource_class(resource)}")
+    out += ["", '__all__ = ["NOT_GIVEN", "AsyncCalypso"]', "", ""]
+    out.append("class AsyncCalypso(AsyncAPIClient):")
+    out.append(docstring([[*CLIENT_DOC.splitlines()]], 4))
     for resource in resources:
-        out.append(f"    {resource}: {resource_class(resource)}")
-    out.append("")
-    out.append("    def _init_resources(self) -> None:")
-    out.append('        client = cast("AsyncCalypso", self)')
-    for resource in resources:
-        out.append(f"        self.{resource} = {resource_class(resource)}(client)")
+        tag = next(t for t in spec.spec["tags"] if t.get("x-sdk-resource") == resource)
+        cls = resource_class(resource)
+        out.append("")
+        out.append("    @functools.cached_property")
+        out.append(f"    def {resource}(self) -> {cls}:")
+        out.append(docstring([f"``client.{resource}``: {sentence(tag.get('description', ''))}"], 8))
+        out.append(f"        from .resources.{resource} import {cls}")
+        out.append("")
+        out.append(f"        return {cls}(self)")
     return "\n".join(out) + "\n"
 
 
 # ------------------------------------------------------------------------------------------------ driver
 
 
-def load_operation_module() -> Any:
-    """``calypso_async/_operation.py`` loaded on its own (the package may be mid-regeneration)."""
-    module_spec = importlib.util.spec_from_file_location("_calypso_operation", PACKAGE / "_operation.py")
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules["_calypso_operation"] = module
-    module_spec.loader.exec_module(module)
-    return module
-
-
 def generate() -> dict[Path, str]:
     spec = Spec(json.loads(SPEC_PATH.read_text("utf-8")), json.loads(OPERATIONS_PATH.read_text("utf-8")))
-    operation_module = load_operation_module()
-    lookup: dict[str, Any] = dict(operation_module.IDEMPOTENT_LOOKUP)
-    no_blind: frozenset[str] = frozenset(operation_module.NO_BLIND_RETRY)
     files: dict[Path, str] = {}
     areas: dict[str, list[ModelDef]] = {}
     for model in spec.models.values():
@@ -1264,14 +1315,17 @@ def generate() -> dict[Path, str]:
             resources.append(op.resource)
     for resource in resources:
         ops = [op for op in spec.ops if op.resource == resource]
-        files[RESOURCES_DIR / f"{resource}.py"] = render_resource_module(spec, resource, ops, lookup, no_blind)
+        files[RESOURCES_DIR / f"{resource}.py"] = render_resource_module(spec, resource, ops)
     files[RESOURCES_DIR / "__init__.py"] = render_resources_init(spec, resources)
+    files[CLIENT_PATH] = render_client(spec, resources)
     return {path: format_source(path, text) for path, text in sorted(files.items())}
 
 
 def generated_paths() -> set[Path]:
     """Files carrying the GENERATED marker under models/ and resources/ (stale ones get deleted)."""
     found: set[Path] = set()
+    if CLIENT_PATH.exists() and CLIENT_PATH.read_text("utf-8").startswith(MARKER):
+        found.add(CLIENT_PATH)
     for directory in (MODELS_DIR, RESOURCES_DIR):
         if directory.exists():
             for path in directory.rglob("*.py"):

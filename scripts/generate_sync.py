@@ -31,12 +31,12 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+import functools
 import importlib
 import inspect
 import re
 import sys
 import textwrap
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -386,17 +386,18 @@ class Resource:
 
 
 def resources() -> list[Resource]:
-    from calypso_async.resources import AsyncResources
+    import calypso_async.resources
+    from calypso_async import AsyncCalypso
 
-    hints = typing.get_type_hints(AsyncResources)
     found = []
     seen: dict[type, str] = {}
-    for attribute in AsyncResources.__annotations__:
-        if attribute.startswith("_"):
+    for attribute, value in vars(AsyncCalypso).items():
+        if attribute.startswith("_") or not isinstance(value, functools.cached_property):
             continue
-        cls = hints[attribute]
+        annotation = value.func.__annotations__.get("return")
+        cls = getattr(calypso_async.resources, str(annotation), None)
         if not inspect.isclass(cls):
-            raise GenerationError(f"AsyncResources.{attribute} is not annotated with a class")
+            raise GenerationError(f"AsyncCalypso.{attribute} does not return a resource class")
         if cls in seen:
             raise GenerationError(f"{cls.__name__} serves both {seen[cls]} and {attribute}; wrap them separately")
         seen[cls] = attribute
@@ -404,7 +405,7 @@ def resources() -> list[Resource]:
             raise GenerationError(f"resource class {cls.__name__} does not follow the Async<Name> convention")
         found.append(Resource(attribute, cls, cls.__name__[len("Async") :]))
     if not found:
-        raise GenerationError("AsyncResources declares no resources")
+        raise GenerationError("AsyncCalypso declares no resources")
     return found
 
 
@@ -528,7 +529,7 @@ def instance_attributes(client_cls: type) -> list[tuple[str, str | None, ast.exp
 
 
 def attribute_type(name: str, annotation: ast.expr | None, client_cls: type, imports: Imports) -> str:
-    module = sys.modules[client_cls.__module__]
+    module = sys.modules[client_cls.__init__.__module__]
     if annotation is not None:
         return expression(annotation, imports, module)
     class_annotations = inspect.get_annotations(client_cls)
@@ -552,8 +553,6 @@ def attribute_type(name: str, annotation: ast.expr | None, client_cls: type, imp
 
 
 def render_client(client_cls: type, found: list[Resource], imports: Imports, renames: dict[str, str]) -> str:
-    from calypso_async.resources import AsyncResources
-
     resource_names = {r.attribute for r in found}
     doc = sync_docstring(inspect.getdoc(client_cls) or "", renames)
     doc += "\n\n" + SYNC_CLIENT_NOTES
@@ -573,8 +572,8 @@ def render_client(client_cls: type, found: list[Resource], imports: Imports, ren
     for resource in found:
         text += f"        self.{resource.attribute} = {resource.sync_name}(self)\n"
 
-    members = [(n, v) for n, v in public_members(client_cls, (AsyncResources,)) if n not in resource_names]
-    lifecycle = {name: vars(client_cls).get(name) for name in LIFECYCLE}
+    members = [(n, v) for n, v in public_members(client_cls, ()) if n not in resource_names]
+    lifecycle = {name: getattr(client_cls, name, None) for name in LIFECYCLE}
     for name, func in lifecycle.items():
         if func is None:
             raise GenerationError(f"AsyncCalypso has no {name}")
@@ -623,8 +622,7 @@ def render_client(client_cls: type, found: list[Resource], imports: Imports, ren
     close_doc += "\n\nIdempotent; calls made afterwards raise ``SyncFacadeError``."
     close_doc += "\n\n>>> client.close()  # doctest: +SKIP"
     text += "\n    def close(self) -> None:\n" + docstring_literal(close_doc, " " * 8) + "        self._close()\n"
-    enter_returns = return_text(lifecycle["__aenter__"], imports, extra=renames)  # type: ignore[arg-type]
-    text += f"\n    def __enter__(self) -> {enter_returns}:\n        return self\n"
+    text += f"\n    def __enter__(self) -> {CLIENT_NAME}:\n        return self\n"
     exit_params = parameters(lifecycle["__aexit__"], imports, renames)  # type: ignore[arg-type]
     exit_returns = return_text(lifecycle["__aexit__"], imports, extra=renames)  # type: ignore[arg-type]
     text += f"\n    def __exit__({signature_text(exit_params)}) -> {exit_returns}:\n        self.close()\n"

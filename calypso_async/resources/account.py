@@ -10,14 +10,8 @@ from ..models import AccountResponseDTO
 __all__ = ["ACCOUNT_GET", "AsyncAccount"]
 
 
-ACCOUNT_GET = Operation(
-    name="account.get",
-    method="POST",
-    path="/api/v1/account",
-    account=True,
-    payload="none",
-    response=AccountResponseDTO,
-    confidence="openapi",
+ACCOUNT_GET: Operation[AccountResponseDTO] = Operation(
+    name="account.get", method="POST", path="/api/v1/account", account=True, payload="none", response=AccountResponseDTO
 )
 """``account.get``: Get the account."""
 
@@ -49,7 +43,4 @@ class AsyncAccount(AsyncResource):
 
         >>> await client.account.get()  # doctest: +SKIP
         """
-        result: AccountResponseDTO = await self._client._call(
-            ACCOUNT_GET, None, account=account, timeout=timeout, max_retries=max_retries
-        )
-        return result
+        return await self._client._call(ACCOUNT_GET, None, account=account, timeout=timeout, max_retries=max_retries)

@@ -13,36 +13,33 @@ from ..models import C2fLimitResponse, C2fOrderDTO, C2fRateResponse
 __all__ = ["CRYPTO_TO_FIAT_FIX_RATE", "CRYPTO_TO_FIAT_GET_LIMIT", "CRYPTO_TO_FIAT_GET_ORDER", "AsyncCryptoToFiat"]
 
 
-CRYPTO_TO_FIAT_GET_ORDER = Operation(
+CRYPTO_TO_FIAT_GET_ORDER: Operation[C2fOrderDTO] = Operation(
     name="crypto_to_fiat.get_order",
     method="POST",
     path="/api/v1/c2f/order",
     account=True,
     payload="required",
     response=C2fOrderDTO,
-    confidence="example",
 )
 """``crypto_to_fiat.get_order``: Get c2f order."""
 
-CRYPTO_TO_FIAT_FIX_RATE = Operation(
+CRYPTO_TO_FIAT_FIX_RATE: Operation[C2fRateResponse] = Operation(
     name="crypto_to_fiat.fix_rate",
     method="POST",
     path="/api/v1/c2f/order/{type}/rate",
     account=True,
     payload="required",
     response=C2fRateResponse,
-    confidence="example",
 )
 """``crypto_to_fiat.fix_rate``: Fix rate."""
 
-CRYPTO_TO_FIAT_GET_LIMIT = Operation(
+CRYPTO_TO_FIAT_GET_LIMIT: Operation[C2fLimitResponse] = Operation(
     name="crypto_to_fiat.get_limit",
     method="POST",
     path="/api/v1/c2f/order/{type}/limit",
     account=True,
     payload="required",
     response=C2fLimitResponse,
-    confidence="example",
 )
 """``crypto_to_fiat.get_limit``: Get limit."""
 
@@ -78,10 +75,9 @@ class AsyncCryptoToFiat(AsyncResource):
         payload: dict[str, Any] = {
             "orderId": _v.string("order_id", order_id),
         }
-        result: C2fOrderDTO = await self._client._call(
+        return await self._client._call(
             CRYPTO_TO_FIAT_GET_ORDER, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def fix_rate(
         self,
@@ -121,7 +117,7 @@ class AsyncCryptoToFiat(AsyncResource):
             "fiatCurrency": _v.string("fiat_currency", fiat_currency),
             "currency": _v.string("currency", currency),
         }
-        result: C2fRateResponse = await self._client._call(
+        return await self._client._call(
             CRYPTO_TO_FIAT_FIX_RATE,
             payload,
             account=account,
@@ -129,7 +125,6 @@ class AsyncCryptoToFiat(AsyncResource):
             timeout=timeout,
             max_retries=max_retries,
         )
-        return result
 
     async def get_limit(
         self,
@@ -162,7 +157,7 @@ class AsyncCryptoToFiat(AsyncResource):
         payload: dict[str, Any] = {
             "fiatCurrency": _v.string("fiat_currency", fiat_currency),
         }
-        result: C2fLimitResponse = await self._client._call(
+        return await self._client._call(
             CRYPTO_TO_FIAT_GET_LIMIT,
             payload,
             account=account,
@@ -170,4 +165,3 @@ class AsyncCryptoToFiat(AsyncResource):
             timeout=timeout,
             max_retries=max_retries,
         )
-        return result

@@ -32,91 +32,84 @@ __all__ = [
 ]
 
 
-CUSTOMER_PURSE_GET_TRANSACTION = Operation(
+CUSTOMER_PURSE_GET_TRANSACTION: Operation[PGTransactionDTO] = Operation(
     name="customer_purse.get_transaction",
     method="POST",
     path="/api/v1/customer-purse/transaction/get",
     account=True,
     payload="required",
     response=PGTransactionDTO,
-    confidence="openapi",
 )
 """``customer_purse.get_transaction``: Get Customer Purse Transaction."""
 
-CUSTOMER_PURSE_FIND_TRANSACTIONS = Operation(
+CUSTOMER_PURSE_FIND_TRANSACTIONS: Operation[PGTransactionPage] = Operation(
     name="customer_purse.find_transactions",
     method="POST",
     path="/api/v1/customer-purse/transaction/find",
     account=True,
     payload="required",
     response=PGTransactionPage,
-    confidence="example",
 )
 """``customer_purse.find_transactions``: Find Customer Purse Transactions."""
 
-CUSTOMER_PURSE_LIST_PURSES = Operation(
+CUSTOMER_PURSE_LIST_PURSES: Operation[Any] = Operation(
     name="customer_purse.list_purses",
     method="POST",
     path="/api/v1/customer-purse/purse/get-all",
     account=True,
     payload="required",
     response=None,
-    confidence="guide",
 )
 """``customer_purse.list_purses``: Get Customer Purses."""
 
-CUSTOMER_PURSE_CREATE_CUSTOMER = Operation(
+CUSTOMER_PURSE_CREATE_CUSTOMER: Operation[CustomerDTO] = Operation(
     name="customer_purse.create_customer",
     method="POST",
     path="/api/v1/customer-purse/customer/create",
     account=True,
     payload="required",
     response=CustomerDTO,
-    confidence="guide",
+    blind_retry=False,
 )
 """``customer_purse.create_customer``: Create Customer."""
 
-CUSTOMER_PURSE_UPDATE_CUSTOMER = Operation(
+CUSTOMER_PURSE_UPDATE_CUSTOMER: Operation[CustomerDTO] = Operation(
     name="customer_purse.update_customer",
     method="POST",
     path="/api/v1/customer-purse/customer/update",
     account=True,
     payload="required",
     response=CustomerDTO,
-    confidence="guide",
 )
 """``customer_purse.update_customer``: Update Customer."""
 
-CUSTOMER_PURSE_BLOCK_CUSTOMER = Operation(
+CUSTOMER_PURSE_BLOCK_CUSTOMER: Operation[CustomerDTO] = Operation(
     name="customer_purse.block_customer",
     method="POST",
     path="/api/v1/customer-purse/customer/block",
     account=True,
     payload="required",
     response=CustomerDTO,
-    confidence="inferred",
 )
 """``customer_purse.block_customer``: Block Customer."""
 
-CUSTOMER_PURSE_UNBLOCK_CUSTOMER = Operation(
+CUSTOMER_PURSE_UNBLOCK_CUSTOMER: Operation[CustomerDTO] = Operation(
     name="customer_purse.unblock_customer",
     method="POST",
     path="/api/v1/customer-purse/customer/unblock",
     account=True,
     payload="required",
     response=CustomerDTO,
-    confidence="inferred",
 )
 """``customer_purse.unblock_customer``: Unblock Customer."""
 
-CUSTOMER_PURSE_GET_ADDRESS = Operation(
+CUSTOMER_PURSE_GET_ADDRESS: Operation[PurseAddressDTO] = Operation(
     name="customer_purse.get_address",
     method="POST",
     path="/api/v1/customer-purse/address/get",
     account=True,
     payload="required",
     response=PurseAddressDTO,
-    confidence="guide",
 )
 """``customer_purse.get_address``: Get Customer Purse Address."""
 
@@ -160,10 +153,9 @@ class AsyncCustomerPurse(AsyncResource):
         payload: dict[str, Any] = {
             "transactionId": _v.string("transaction_id", transaction_id),
         }
-        result: PGTransactionDTO = await self._client._call(
+        return await self._client._call(
             CUSTOMER_PURSE_GET_TRANSACTION, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def find_transactions(
         self,
@@ -215,10 +207,9 @@ class AsyncCustomerPurse(AsyncResource):
             "sort": _v.string("sort", sort, optional=True),
             "properties": _v.string("properties", properties, optional=True),
         }
-        result: PGTransactionPage = await self._client._call(
+        return await self._client._call(
             CUSTOMER_PURSE_FIND_TRANSACTIONS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def iter_transactions(
         self,
@@ -331,10 +322,9 @@ class AsyncCustomerPurse(AsyncResource):
             "email": _v.string("email", email, optional=True),
             "description": _v.string("description", description, optional=True),
         }
-        result: CustomerDTO = await self._client._call(
+        return await self._client._call(
             CUSTOMER_PURSE_CREATE_CUSTOMER, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def update_customer(
         self,
@@ -369,10 +359,9 @@ class AsyncCustomerPurse(AsyncResource):
             "email": _v.string("email", email, optional=True),
             "description": _v.string("description", description, optional=True),
         }
-        result: CustomerDTO = await self._client._call(
+        return await self._client._call(
             CUSTOMER_PURSE_UPDATE_CUSTOMER, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def block_customer(
         self,
@@ -405,10 +394,9 @@ class AsyncCustomerPurse(AsyncResource):
         payload: dict[str, Any] = {
             "customerId": _v.string("customer_id", customer_id),
         }
-        result: CustomerDTO = await self._client._call(
+        return await self._client._call(
             CUSTOMER_PURSE_BLOCK_CUSTOMER, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def unblock_customer(
         self,
@@ -440,10 +428,9 @@ class AsyncCustomerPurse(AsyncResource):
         payload: dict[str, Any] = {
             "customerId": _v.string("customer_id", customer_id),
         }
-        result: CustomerDTO = await self._client._call(
+        return await self._client._call(
             CUSTOMER_PURSE_UNBLOCK_CUSTOMER, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_address(
         self,
@@ -476,7 +463,6 @@ class AsyncCustomerPurse(AsyncResource):
             "customerId": _v.string("customer_id", customer_id),
             "currency": _v.string("currency", currency),
         }
-        result: PurseAddressDTO = await self._client._call(
+        return await self._client._call(
             CUSTOMER_PURSE_GET_ADDRESS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

@@ -28,40 +28,37 @@ __all__ = [
 ]
 
 
-EXCHANGES_PRE_CALCULATE = Operation(
+EXCHANGES_PRE_CALCULATE: Operation[PreCalculateExchangeResponseDTO] = Operation(
     name="exchanges.pre_calculate",
     method="POST",
     path="/api/v1/exchange/pre-calculate",
     account=True,
     payload="required",
     response=PreCalculateExchangeResponseDTO,
-    confidence="openapi",
 )
 """``exchanges.pre_calculate``: Pre-calculate the exchange."""
 
-EXCHANGES_PAIRS = Operation(
+EXCHANGES_PAIRS: Operation[CurrencyPairsResponse] = Operation(
     name="exchanges.pairs",
     method="POST",
     path="/api/v1/exchange/pairs",
     account=True,
     payload="none",
     response=CurrencyPairsResponse,
-    confidence="example",
 )
 """``exchanges.pairs``: Get currency pairs."""
 
-EXCHANGES_GET_LIMIT = Operation(
+EXCHANGES_GET_LIMIT: Operation[ExchangeLimitResponse] = Operation(
     name="exchanges.get_limit",
     method="POST",
     path="/api/v1/exchange/limit",
     account=True,
     payload="required",
     response=ExchangeLimitResponse,
-    confidence="example",
 )
 """``exchanges.get_limit``: Get upper exchange limit by currency."""
 
-EXCHANGES_CREATE = Operation(
+EXCHANGES_CREATE: Operation[ExchangeDTO] = Operation(
     name="exchanges.create",
     method="POST",
     path="/api/v1/exchange/create",
@@ -69,29 +66,27 @@ EXCHANGES_CREATE = Operation(
     payload="required",
     response=ExchangeDTO,
     money_moving=True,
-    confidence="guide",
+    blind_retry=False,
 )
 """``exchanges.create``: Create exchange."""
 
-EXCHANGES_GET = Operation(
+EXCHANGES_GET: Operation[ExchangeDTO] = Operation(
     name="exchanges.get",
     method="POST",
     path="/api/v1/exchange/get",
     account=True,
     payload="required",
     response=ExchangeDTO,
-    confidence="guide",
 )
 """``exchanges.get``: Get exchange."""
 
-EXCHANGES_GET_AVERAGE_RATE = Operation(
+EXCHANGES_GET_AVERAGE_RATE: Operation[AverageRateResponse] = Operation(
     name="exchanges.get_average_rate",
     method="POST",
     path="/api/v1/exchange/average-rate",
     account=True,
     payload="required",
     response=AverageRateResponse,
-    confidence="inferred",
 )
 """``exchanges.get_average_rate``: Get average rate for a currency pair."""
 
@@ -147,10 +142,9 @@ class AsyncExchanges(AsyncResource):
             "amount": _v.amount("amount", amount),
             "direction": _v.anything("direction", direction),
         }
-        result: PreCalculateExchangeResponseDTO = await self._client._call(
+        return await self._client._call(
             EXCHANGES_PRE_CALCULATE, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def pairs(
         self, *, account: str | None = None, timeout: float | None = None, max_retries: int | None = None
@@ -170,10 +164,9 @@ class AsyncExchanges(AsyncResource):
 
         >>> await client.exchanges.pairs()  # doctest: +SKIP
         """
-        result: CurrencyPairsResponse = await self._client._call(
+        return await self._client._call(
             EXCHANGES_PAIRS, None, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_limit(
         self,
@@ -205,10 +198,9 @@ class AsyncExchanges(AsyncResource):
             "sourceCurrency": _v.string("source_currency", source_currency),
             "destinationCurrency": _v.string("destination_currency", destination_currency),
         }
-        result: ExchangeLimitResponse = await self._client._call(
+        return await self._client._call(
             EXCHANGES_GET_LIMIT, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create(
         self,
@@ -251,10 +243,9 @@ class AsyncExchanges(AsyncResource):
             "destinationCurrency": _v.string("destination_currency", destination_currency),
             "amount": _v.amount("amount", amount),
         }
-        result: ExchangeDTO = await self._client._call(
+        return await self._client._call(
             EXCHANGES_CREATE, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get(
         self, *, id: int, account: str | None = None, timeout: float | None = None, max_retries: int | None = None
@@ -279,10 +270,9 @@ class AsyncExchanges(AsyncResource):
         payload: dict[str, Any] = {
             "id": _v.integer("id", id),
         }
-        result: ExchangeDTO = await self._client._call(
+        return await self._client._call(
             EXCHANGES_GET, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_average_rate(
         self,
@@ -320,7 +310,6 @@ class AsyncExchanges(AsyncResource):
             "sourceCurrency": _v.string("source_currency", source_currency),
             "destinationCurrency": _v.string("destination_currency", destination_currency),
         }
-        result: AverageRateResponse = await self._client._call(
+        return await self._client._call(
             EXCHANGES_GET_AVERAGE_RATE, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

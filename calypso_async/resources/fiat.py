@@ -14,36 +14,28 @@ from ..models import Currency, FiatMethodResponse, FiatOrderDTO
 __all__ = ["FIAT_GET_METHODS", "FIAT_GET_ORDER", "FIAT_LIST_GEOS", "AsyncFiat"]
 
 
-FIAT_GET_ORDER = Operation(
+FIAT_GET_ORDER: Operation[FiatOrderDTO] = Operation(
     name="fiat.get_order",
     method="POST",
     path="/api/v1/fiat/order",
     account=True,
     payload="required",
     response=FiatOrderDTO,
-    confidence="example",
 )
 """``fiat.get_order``: Get fiat info."""
 
-FIAT_GET_METHODS = Operation(
+FIAT_GET_METHODS: Operation[FiatMethodResponse] = Operation(
     name="fiat.get_methods",
     method="POST",
     path="/api/v1/fiat/method",
     account=True,
     payload="required",
     response=FiatMethodResponse,
-    confidence="example",
 )
 """``fiat.get_methods``: Get method."""
 
-FIAT_LIST_GEOS = Operation(
-    name="fiat.list_geos",
-    method="POST",
-    path="/api/v1/fiat/geo",
-    account=True,
-    payload="none",
-    response=None,
-    confidence="example",
+FIAT_LIST_GEOS: Operation[Any] = Operation(
+    name="fiat.list_geos", method="POST", path="/api/v1/fiat/geo", account=True, payload="none", response=None
 )
 """``fiat.list_geos``: Get geo."""
 
@@ -84,10 +76,9 @@ class AsyncFiat(AsyncResource):
         payload: dict[str, Any] = {
             "idempotencyKey": _v.string("idempotency_key", idempotency_key),
         }
-        result: FiatOrderDTO = await self._client._call(
+        return await self._client._call(
             FIAT_GET_ORDER, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_methods(
         self,
@@ -119,10 +110,9 @@ class AsyncFiat(AsyncResource):
             "currency": _v.code_or_model("currency", currency, Currency),
             "geoId": _v.string("geo_id", geo_id),
         }
-        result: FiatMethodResponse = await self._client._call(
+        return await self._client._call(
             FIAT_GET_METHODS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def list_geos(
         self, *, account: str | None = None, timeout: float | None = None, max_retries: int | None = None

@@ -14,29 +14,27 @@ from ..models import FiatDepositKeyResponse, FiatDepositMethodResponse, OrderDep
 __all__ = ["FIAT_DEPOSITS_GENERATE_KEY", "FIAT_DEPOSITS_GET", "FIAT_DEPOSITS_GET_METHODS", "AsyncFiatDeposits"]
 
 
-FIAT_DEPOSITS_GET = Operation(
+FIAT_DEPOSITS_GET: Operation[OrderDepositResponsePGDTO] = Operation(
     name="fiat_deposits.get",
     method="POST",
     path="/api/v1/fiat/deposit/order",
     account=True,
     payload="required",
     response=OrderDepositResponsePGDTO,
-    confidence="openapi",
 )
 """``fiat_deposits.get``: Get fiat info."""
 
-FIAT_DEPOSITS_GET_METHODS = Operation(
+FIAT_DEPOSITS_GET_METHODS: Operation[FiatDepositMethodResponse] = Operation(
     name="fiat_deposits.get_methods",
     method="POST",
     path="/api/v1/fiat/deposit/method",
     account=True,
     payload="required",
     response=FiatDepositMethodResponse,
-    confidence="example",
 )
 """``fiat_deposits.get_methods``: Get method."""
 
-FIAT_DEPOSITS_GENERATE_KEY = Operation(
+FIAT_DEPOSITS_GENERATE_KEY: Operation[FiatDepositKeyResponse] = Operation(
     name="fiat_deposits.generate_key",
     method="POST",
     path="/api/v1/fiat/deposit/key/generate",
@@ -44,7 +42,6 @@ FIAT_DEPOSITS_GENERATE_KEY = Operation(
     payload="optional",
     response=FiatDepositKeyResponse,
     idempotency_field="idempotencyKey",
-    confidence="example",
 )
 """``fiat_deposits.generate_key``: Generate key."""
 
@@ -80,10 +77,9 @@ class AsyncFiatDeposits(AsyncResource):
         payload: dict[str, Any] = {
             "id": _v.string("id", id),
         }
-        result: OrderDepositResponsePGDTO = await self._client._call(
+        return await self._client._call(
             FIAT_DEPOSITS_GET, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_methods(
         self,
@@ -128,10 +124,9 @@ class AsyncFiatDeposits(AsyncResource):
             "currency": _v.string("currency", currency, optional=True),
             "external": _v.boolean("external", external, optional=True),
         }
-        result: FiatDepositMethodResponse = await self._client._call(
+        return await self._client._call(
             FIAT_DEPOSITS_GET_METHODS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def generate_key(
         self,
@@ -174,7 +169,6 @@ class AsyncFiatDeposits(AsyncResource):
             "returnUrl": _v.string("return_url", return_url, optional=True),
             "externalAddress": _v.string("external_address", external_address, optional=True),
         }
-        result: FiatDepositKeyResponse = await self._client._call(
+        return await self._client._call(
             FIAT_DEPOSITS_GENERATE_KEY, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

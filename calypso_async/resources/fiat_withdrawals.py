@@ -14,36 +14,33 @@ from ..models import FiatWithdrawalMethodsResponse, OrderResponsePGDTO
 __all__ = ["FIAT_WITHDRAWALS_GET", "FIAT_WITHDRAWALS_GET_METHODS", "FIAT_WITHDRAWALS_LIST_GEOS", "AsyncFiatWithdrawals"]
 
 
-FIAT_WITHDRAWALS_GET = Operation(
+FIAT_WITHDRAWALS_GET: Operation[OrderResponsePGDTO] = Operation(
     name="fiat_withdrawals.get",
     method="POST",
     path="/api/v1/fiat/withdrawal/order",
     account=True,
     payload="required",
     response=OrderResponsePGDTO,
-    confidence="openapi",
 )
 """``fiat_withdrawals.get``: Get fiat info."""
 
-FIAT_WITHDRAWALS_GET_METHODS = Operation(
+FIAT_WITHDRAWALS_GET_METHODS: Operation[FiatWithdrawalMethodsResponse] = Operation(
     name="fiat_withdrawals.get_methods",
     method="POST",
     path="/api/v1/fiat/withdrawal/method",
     account=True,
     payload="required",
     response=FiatWithdrawalMethodsResponse,
-    confidence="example",
 )
 """``fiat_withdrawals.get_methods``: Get method."""
 
-FIAT_WITHDRAWALS_LIST_GEOS = Operation(
+FIAT_WITHDRAWALS_LIST_GEOS: Operation[Any] = Operation(
     name="fiat_withdrawals.list_geos",
     method="POST",
     path="/api/v1/fiat/withdrawal/geo",
     account=True,
     payload="none",
     response=None,
-    confidence="example",
 )
 """``fiat_withdrawals.list_geos``: Get geo."""
 
@@ -78,10 +75,9 @@ class AsyncFiatWithdrawals(AsyncResource):
         payload: dict[str, Any] = {
             "id": _v.string("id", id),
         }
-        result: OrderResponsePGDTO = await self._client._call(
+        return await self._client._call(
             FIAT_WITHDRAWALS_GET, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_methods(
         self,
@@ -122,10 +118,9 @@ class AsyncFiatWithdrawals(AsyncResource):
             "fiatAmount": _v.amount("fiat_amount", fiat_amount, optional=True),
             "currency": _v.string("currency", currency, optional=True),
         }
-        result: FiatWithdrawalMethodsResponse = await self._client._call(
+        return await self._client._call(
             FIAT_WITHDRAWALS_GET_METHODS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def list_geos(
         self, *, account: str | None = None, timeout: float | None = None, max_retries: int | None = None

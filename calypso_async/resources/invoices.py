@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import _validate as _v
-from .._operation import Operation
+from .._operation import Lookup, Operation
 from .._resource import AsyncResource
 from ..models import InvoiceDTO
 
@@ -22,18 +22,12 @@ __all__ = [
 ]
 
 
-INVOICES_GET = Operation(
-    name="invoices.get",
-    method="POST",
-    path="/api/v1/invoice",
-    account=True,
-    payload="required",
-    response=InvoiceDTO,
-    confidence="openapi",
+INVOICES_GET: Operation[InvoiceDTO] = Operation(
+    name="invoices.get", method="POST", path="/api/v1/invoice", account=True, payload="required", response=InvoiceDTO
 )
 """``invoices.get``: Get a specific Invoice."""
 
-INVOICES_CREATE_SINGLE = Operation(
+INVOICES_CREATE_SINGLE: Operation[InvoiceDTO] = Operation(
     name="invoices.create_single",
     method="POST",
     path="/api/v1/invoice/single/create",
@@ -41,11 +35,11 @@ INVOICES_CREATE_SINGLE = Operation(
     payload="required",
     response=InvoiceDTO,
     idempotency_field="idempotencyKey",
-    confidence="guide",
+    lookup=Lookup(INVOICES_GET, "idempotencyKey"),
 )
 """``invoices.create_single``: New Single Invoice."""
 
-INVOICES_CREATE_SINGLE_FIAT = Operation(
+INVOICES_CREATE_SINGLE_FIAT: Operation[InvoiceDTO] = Operation(
     name="invoices.create_single_fiat",
     method="POST",
     path="/api/v1/invoice/single-fiat/create",
@@ -53,11 +47,11 @@ INVOICES_CREATE_SINGLE_FIAT = Operation(
     payload="required",
     response=InvoiceDTO,
     idempotency_field="idempotencyKey",
-    confidence="guide",
+    lookup=Lookup(INVOICES_GET, "idempotencyKey"),
 )
 """``invoices.create_single_fiat``: New Single Fiat Invoice."""
 
-INVOICES_CREATE_BOUND = Operation(
+INVOICES_CREATE_BOUND: Operation[InvoiceDTO] = Operation(
     name="invoices.create_bound",
     method="POST",
     path="/api/v1/invoice/bound/create",
@@ -65,11 +59,11 @@ INVOICES_CREATE_BOUND = Operation(
     payload="required",
     response=InvoiceDTO,
     idempotency_field="idempotencyKey",
-    confidence="guide",
+    lookup=Lookup(INVOICES_GET, "idempotencyKey"),
 )
 """``invoices.create_bound``: New Bound Invoice."""
 
-INVOICES_CREATE_UNLIMITED = Operation(
+INVOICES_CREATE_UNLIMITED: Operation[InvoiceDTO] = Operation(
     name="invoices.create_unlimited",
     method="POST",
     path="/api/v1/invoice/unlimited/create",
@@ -77,7 +71,7 @@ INVOICES_CREATE_UNLIMITED = Operation(
     payload="required",
     response=InvoiceDTO,
     idempotency_field="idempotencyKey",
-    confidence="example",
+    lookup=Lookup(INVOICES_GET, "idempotencyKey"),
 )
 """``invoices.create_unlimited``: New Unlimited Invoice."""
 
@@ -122,10 +116,9 @@ class AsyncInvoices(AsyncResource):
             "id": _v.key("id", id),
             "idempotencyKey": _v.key("idempotency_key", idempotency_key),
         }
-        result: InvoiceDTO = await self._client._call(
+        return await self._client._call(
             INVOICES_GET, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create_single(
         self,
@@ -189,10 +182,9 @@ class AsyncInvoices(AsyncResource):
             "logoUrl": _v.string("logo_url", logo_url, optional=True),
             "supportUrl": _v.string("support_url", support_url, optional=True),
         }
-        result: InvoiceDTO = await self._client._call(
+        return await self._client._call(
             INVOICES_CREATE_SINGLE, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create_single_fiat(
         self,
@@ -262,10 +254,9 @@ class AsyncInvoices(AsyncResource):
             "logoUrl": _v.string("logo_url", logo_url, optional=True),
             "supportUrl": _v.string("support_url", support_url, optional=True),
         }
-        result: InvoiceDTO = await self._client._call(
+        return await self._client._call(
             INVOICES_CREATE_SINGLE_FIAT, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create_bound(
         self,
@@ -323,10 +314,9 @@ class AsyncInvoices(AsyncResource):
             "fiatAvailable": _v.boolean("fiat_available", fiat_available, optional=True),
             "returnUrl": _v.string("return_url", return_url, optional=True),
         }
-        result: InvoiceDTO = await self._client._call(
+        return await self._client._call(
             INVOICES_CREATE_BOUND, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create_unlimited(
         self,
@@ -383,7 +373,6 @@ class AsyncInvoices(AsyncResource):
             "logoUrl": _v.string("logo_url", logo_url, optional=True),
             "supportUrl": _v.string("support_url", support_url, optional=True),
         }
-        result: InvoiceDTO = await self._client._call(
+        return await self._client._call(
             INVOICES_CREATE_UNLIMITED, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

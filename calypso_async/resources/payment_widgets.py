@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import _validate as _v
-from .._operation import Operation
+from .._operation import Lookup, Operation
 from .._resource import AsyncResource
 from ..models import Currency, PaymentWidgetPGSingleFiatDTO, PaymentWidgetPGUnlimitedLinkedDTO
 
@@ -21,18 +21,27 @@ __all__ = [
 ]
 
 
-PAYMENT_WIDGETS_GET_UNLIMITED_LINKED = Operation(
+PAYMENT_WIDGETS_GET_UNLIMITED_LINKED: Operation[PaymentWidgetPGUnlimitedLinkedDTO] = Operation(
     name="payment_widgets.get_unlimited_linked",
     method="POST",
     path="/api/v1/payment-widget/unlimited-linked/find",
     account=True,
     payload="required",
     response=PaymentWidgetPGUnlimitedLinkedDTO,
-    confidence="openapi",
 )
 """``payment_widgets.get_unlimited_linked``: Get Unlimited Linked Payment widget by ID."""
 
-PAYMENT_WIDGETS_CREATE_UNLIMITED_LINKED = Operation(
+PAYMENT_WIDGETS_GET_SINGLE_FIAT: Operation[PaymentWidgetPGSingleFiatDTO] = Operation(
+    name="payment_widgets.get_single_fiat",
+    method="POST",
+    path="/api/v1/payment-widget/single-fiat/find",
+    account=True,
+    payload="required",
+    response=PaymentWidgetPGSingleFiatDTO,
+)
+"""``payment_widgets.get_single_fiat``: Get Single Fiat payment widget by ID."""
+
+PAYMENT_WIDGETS_CREATE_UNLIMITED_LINKED: Operation[PaymentWidgetPGUnlimitedLinkedDTO] = Operation(
     name="payment_widgets.create_unlimited_linked",
     method="POST",
     path="/api/v1/payment-widget/unlimited-linked/create",
@@ -40,11 +49,11 @@ PAYMENT_WIDGETS_CREATE_UNLIMITED_LINKED = Operation(
     payload="required",
     response=PaymentWidgetPGUnlimitedLinkedDTO,
     idempotency_field="idempotencyKey",
-    confidence="example",
+    lookup=Lookup(PAYMENT_WIDGETS_GET_UNLIMITED_LINKED, "requestId"),
 )
 """``payment_widgets.create_unlimited_linked``: Create new Unlimited Linked payment widget."""
 
-PAYMENT_WIDGETS_CREATE_SINGLE_FIAT = Operation(
+PAYMENT_WIDGETS_CREATE_SINGLE_FIAT: Operation[PaymentWidgetPGSingleFiatDTO] = Operation(
     name="payment_widgets.create_single_fiat",
     method="POST",
     path="/api/v1/payment-widget/single-fiat/create",
@@ -52,20 +61,9 @@ PAYMENT_WIDGETS_CREATE_SINGLE_FIAT = Operation(
     payload="required",
     response=PaymentWidgetPGSingleFiatDTO,
     idempotency_field="idempotencyKey",
-    confidence="guide",
+    lookup=Lookup(PAYMENT_WIDGETS_GET_SINGLE_FIAT, "requestId"),
 )
 """``payment_widgets.create_single_fiat``: Create new Single Fiat payment widget."""
-
-PAYMENT_WIDGETS_GET_SINGLE_FIAT = Operation(
-    name="payment_widgets.get_single_fiat",
-    method="POST",
-    path="/api/v1/payment-widget/single-fiat/find",
-    account=True,
-    payload="required",
-    response=PaymentWidgetPGSingleFiatDTO,
-    confidence="guide",
-)
-"""``payment_widgets.get_single_fiat``: Get Single Fiat payment widget by ID."""
 
 
 class AsyncPaymentWidgets(AsyncResource):
@@ -104,10 +102,9 @@ class AsyncPaymentWidgets(AsyncResource):
         payload: dict[str, Any] = {
             "requestId": _v.string("request_id", request_id),
         }
-        result: PaymentWidgetPGUnlimitedLinkedDTO = await self._client._call(
+        return await self._client._call(
             PAYMENT_WIDGETS_GET_UNLIMITED_LINKED, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create_unlimited_linked(
         self,
@@ -161,10 +158,9 @@ class AsyncPaymentWidgets(AsyncResource):
             "logoUrl": _v.string("logo_url", logo_url, optional=True),
             "supportUrl": _v.string("support_url", support_url, optional=True),
         }
-        result: PaymentWidgetPGUnlimitedLinkedDTO = await self._client._call(
+        return await self._client._call(
             PAYMENT_WIDGETS_CREATE_UNLIMITED_LINKED, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create_single_fiat(
         self,
@@ -214,10 +210,9 @@ class AsyncPaymentWidgets(AsyncResource):
             "idempotencyKey": _v.key("idempotency_key", idempotency_key),
             "externalId": _v.string("external_id", external_id, optional=True),
         }
-        result: PaymentWidgetPGSingleFiatDTO = await self._client._call(
+        return await self._client._call(
             PAYMENT_WIDGETS_CREATE_SINGLE_FIAT, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_single_fiat(
         self,
@@ -246,7 +241,6 @@ class AsyncPaymentWidgets(AsyncResource):
         payload: dict[str, Any] = {
             "requestId": _v.string("request_id", request_id),
         }
-        result: PaymentWidgetPGSingleFiatDTO = await self._client._call(
+        return await self._client._call(
             PAYMENT_WIDGETS_GET_SINGLE_FIAT, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

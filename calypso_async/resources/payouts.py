@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import _validate as _v
-from .._operation import Operation
+from .._operation import Lookup, Operation
 from .._resource import AsyncResource
 from ..models import PayoutWithdrawalResponse, PublicDealResponseDTO
 
@@ -23,29 +23,37 @@ __all__ = [
 ]
 
 
-PAYOUTS_GET = Operation(
+PAYOUTS_GET: Operation[PublicDealResponseDTO] = Operation(
     name="payouts.get",
     method="POST",
     path="/api/v1/payout",
     account=True,
     payload="required",
     response=PublicDealResponseDTO,
-    confidence="openapi",
 )
 """``payouts.get``: Get specific Payout."""
 
-PAYOUTS_GET_WITHDRAWAL = Operation(
+PAYOUTS_GET_MASS: Operation[PublicDealResponseDTO] = Operation(
+    name="payouts.get_mass",
+    method="POST",
+    path="/api/v1/payout/mass",
+    account=True,
+    payload="required",
+    response=PublicDealResponseDTO,
+)
+"""``payouts.get_mass``: Get mass payout."""
+
+PAYOUTS_GET_WITHDRAWAL: Operation[PayoutWithdrawalResponse] = Operation(
     name="payouts.get_withdrawal",
     method="POST",
     path="/api/v1/payout/withdrawal",
     account=True,
     payload="required",
     response=PayoutWithdrawalResponse,
-    confidence="example",
 )
 """``payouts.get_withdrawal``: Get specific Transaction from the Payout."""
 
-PAYOUTS_CREATE = Operation(
+PAYOUTS_CREATE: Operation[PublicDealResponseDTO] = Operation(
     name="payouts.create",
     method="POST",
     path="/api/v1/payout/create",
@@ -54,11 +62,11 @@ PAYOUTS_CREATE = Operation(
     response=PublicDealResponseDTO,
     idempotency_field="idempotencyKey",
     money_moving=True,
-    confidence="guide",
+    lookup=Lookup(PAYOUTS_GET, "idempotencyKey"),
 )
 """``payouts.create``: New Payout."""
 
-PAYOUTS_CREATE_MASS = Operation(
+PAYOUTS_CREATE_MASS: Operation[PublicDealResponseDTO] = Operation(
     name="payouts.create_mass",
     method="POST",
     path="/api/v1/payout/mass/create",
@@ -67,20 +75,9 @@ PAYOUTS_CREATE_MASS = Operation(
     response=PublicDealResponseDTO,
     idempotency_field="idempotencyKey",
     money_moving=True,
-    confidence="guide",
+    lookup=Lookup(PAYOUTS_GET_MASS, "idempotencyKey"),
 )
 """``payouts.create_mass``: New Mass Payout."""
-
-PAYOUTS_GET_MASS = Operation(
-    name="payouts.get_mass",
-    method="POST",
-    path="/api/v1/payout/mass",
-    account=True,
-    payload="required",
-    response=PublicDealResponseDTO,
-    confidence="guide",
-)
-"""``payouts.get_mass``: Get mass payout."""
 
 
 class AsyncPayouts(AsyncResource):
@@ -123,10 +120,7 @@ class AsyncPayouts(AsyncResource):
             "id": _v.key("id", id),
             "idempotencyKey": _v.key("idempotency_key", idempotency_key),
         }
-        result: PublicDealResponseDTO = await self._client._call(
-            PAYOUTS_GET, payload, account=account, timeout=timeout, max_retries=max_retries
-        )
-        return result
+        return await self._client._call(PAYOUTS_GET, payload, account=account, timeout=timeout, max_retries=max_retries)
 
     async def get_withdrawal(
         self,
@@ -156,10 +150,9 @@ class AsyncPayouts(AsyncResource):
         payload: dict[str, Any] = {
             "requestId": _v.string("request_id", request_id),
         }
-        result: PayoutWithdrawalResponse = await self._client._call(
+        return await self._client._call(
             PAYOUTS_GET_WITHDRAWAL, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create(
         self,
@@ -219,10 +212,9 @@ class AsyncPayouts(AsyncResource):
             "executionDate": _v.when("execution_date", execution_date, optional=True),
             "externalId": _v.string("external_id", external_id, optional=True),
         }
-        result: PublicDealResponseDTO = await self._client._call(
+        return await self._client._call(
             PAYOUTS_CREATE, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def create_mass(
         self,
@@ -274,10 +266,9 @@ class AsyncPayouts(AsyncResource):
             "idempotencyKey": _v.key("idempotency_key", idempotency_key),
         }
         payload = _v.merge_extra(payload, extra)
-        result: PublicDealResponseDTO = await self._client._call(
+        return await self._client._call(
             PAYOUTS_CREATE_MASS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_mass(
         self,
@@ -313,7 +304,6 @@ class AsyncPayouts(AsyncResource):
             "id": _v.key("id", id),
             "idempotencyKey": _v.key("idempotency_key", idempotency_key),
         }
-        result: PublicDealResponseDTO = await self._client._call(
+        return await self._client._call(
             PAYOUTS_GET_MASS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

@@ -14,25 +14,18 @@ from ..models import Currency, FiatRatesResponse, PGRatesResponseDTO
 __all__ = ["RATES_FIAT", "RATES_GET", "AsyncRates"]
 
 
-RATES_GET = Operation(
-    name="rates.get",
-    method="POST",
-    path="/api/v1/rate",
-    account=False,
-    payload="required",
-    response=PGRatesResponseDTO,
-    confidence="openapi",
+RATES_GET: Operation[PGRatesResponseDTO] = Operation(
+    name="rates.get", method="POST", path="/api/v1/rate", account=False, payload="required", response=PGRatesResponseDTO
 )
 """``rates.get``: Get exchange rates."""
 
-RATES_FIAT = Operation(
+RATES_FIAT: Operation[FiatRatesResponse] = Operation(
     name="rates.fiat",
     method="POST",
     path="/api/v1/rate/fiat",
     account=False,
     payload="optional",
     response=FiatRatesResponse,
-    confidence="example",
 )
 """``rates.fiat``: Get fiat exchange rates."""
 
@@ -74,10 +67,7 @@ class AsyncRates(AsyncResource):
             "fromCurrencies": _v.codes_or_models("from_currencies", from_currencies, Currency, optional=True),
             "toCurrencies": _v.codes_or_models("to_currencies", to_currencies, Currency, optional=True),
         }
-        result: PGRatesResponseDTO = await self._client._call(
-            RATES_GET, payload, account=None, timeout=timeout, max_retries=max_retries
-        )
-        return result
+        return await self._client._call(RATES_GET, payload, account=None, timeout=timeout, max_retries=max_retries)
 
     async def fiat(
         self,
@@ -107,7 +97,6 @@ class AsyncRates(AsyncResource):
             "from": _v.codes_or_models("from_", from_, Currency, optional=True),
             "to": _v.strings("to", to, optional=True),
         }
-        result: FiatRatesResponse = await self._client._call(
+        return await self._client._call(
             RATES_FIAT, _v.optional_payload(payload), account=None, timeout=timeout, max_retries=max_retries
         )
-        return result

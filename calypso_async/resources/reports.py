@@ -15,25 +15,23 @@ from ..models import AnyResponseDTO, ZoneOffset
 __all__ = ["REPORTS_INVOICES", "REPORTS_PAYOUTS", "AsyncReports"]
 
 
-REPORTS_PAYOUTS = Operation(
+REPORTS_PAYOUTS: Operation[AnyResponseDTO] = Operation(
     name="reports.payouts",
     method="POST",
     path="/api/v1/report/payout",
     account=True,
     payload="required",
     response=AnyResponseDTO,
-    confidence="openapi",
 )
 """``reports.payouts``: Get payout report."""
 
-REPORTS_INVOICES = Operation(
+REPORTS_INVOICES: Operation[AnyResponseDTO] = Operation(
     name="reports.invoices",
     method="POST",
     path="/api/v1/report/invoice",
     account=True,
     payload="required",
     response=AnyResponseDTO,
-    confidence="example",
 )
 """``reports.invoices``: Get invoice report."""
 
@@ -85,10 +83,9 @@ class AsyncReports(AsyncResource):
             "blockchainList": _v.string("blockchain_list", blockchain_list, optional=True),
             "zoneOffset": _v.code_or_model("zone_offset", zone_offset, ZoneOffset, optional=True),
         }
-        result: AnyResponseDTO = await self._client._call(
+        return await self._client._call(
             REPORTS_PAYOUTS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def invoices(
         self,
@@ -129,7 +126,6 @@ class AsyncReports(AsyncResource):
             "blockchainList": _v.string("blockchain_list", blockchain_list, optional=True),
             "zoneOffset": _v.code_or_model("zone_offset", zone_offset, ZoneOffset, optional=True),
         }
-        result: AnyResponseDTO = await self._client._call(
+        return await self._client._call(
             REPORTS_INVOICES, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

@@ -13,25 +13,23 @@ from ..models import PGDealResponseDTO, SettlementWithdrawalResponse
 __all__ = ["SETTLEMENT_PAYOUTS_GET", "SETTLEMENT_PAYOUTS_GET_WITHDRAWAL", "AsyncSettlementPayouts"]
 
 
-SETTLEMENT_PAYOUTS_GET = Operation(
+SETTLEMENT_PAYOUTS_GET: Operation[PGDealResponseDTO] = Operation(
     name="settlement_payouts.get",
     method="POST",
     path="/api/v1/settlement/payout",
     account=True,
     payload="required",
     response=PGDealResponseDTO,
-    confidence="openapi",
 )
 """``settlement_payouts.get``: Get a payout."""
 
-SETTLEMENT_PAYOUTS_GET_WITHDRAWAL = Operation(
+SETTLEMENT_PAYOUTS_GET_WITHDRAWAL: Operation[SettlementWithdrawalResponse] = Operation(
     name="settlement_payouts.get_withdrawal",
     method="POST",
     path="/api/v1/settlement/payout/withdrawals",
     account=True,
     payload="required",
     response=SettlementWithdrawalResponse,
-    confidence="example",
 )
 """``settlement_payouts.get_withdrawal``: Get a withdrawal."""
 
@@ -77,10 +75,9 @@ class AsyncSettlementPayouts(AsyncResource):
             "id": _v.key("id", id),
             "idempotencyKey": _v.key("idempotency_key", idempotency_key),
         }
-        result: PGDealResponseDTO = await self._client._call(
+        return await self._client._call(
             SETTLEMENT_PAYOUTS_GET, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def get_withdrawal(
         self,
@@ -109,7 +106,6 @@ class AsyncSettlementPayouts(AsyncResource):
         payload: dict[str, Any] = {
             "requestId": _v.string("request_id", request_id),
         }
-        result: SettlementWithdrawalResponse = await self._client._call(
+        return await self._client._call(
             SETTLEMENT_PAYOUTS_GET_WITHDRAWAL, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

@@ -15,25 +15,23 @@ from ..models import AnyResponseDTO, ZoneOffset
 __all__ = ["SETTLEMENT_REPORTS_INCOMING", "SETTLEMENT_REPORTS_OUTGOING", "AsyncSettlementReports"]
 
 
-SETTLEMENT_REPORTS_OUTGOING = Operation(
+SETTLEMENT_REPORTS_OUTGOING: Operation[AnyResponseDTO] = Operation(
     name="settlement_reports.outgoing",
     method="POST",
     path="/api/v1/settlement/report/outgoing",
     account=True,
     payload="required",
     response=AnyResponseDTO,
-    confidence="example",
 )
 """``settlement_reports.outgoing``: Get outgoing report."""
 
-SETTLEMENT_REPORTS_INCOMING = Operation(
+SETTLEMENT_REPORTS_INCOMING: Operation[AnyResponseDTO] = Operation(
     name="settlement_reports.incoming",
     method="POST",
     path="/api/v1/settlement/report/incoming",
     account=True,
     payload="required",
     response=AnyResponseDTO,
-    confidence="example",
 )
 """``settlement_reports.incoming``: Get incoming report."""
 
@@ -86,10 +84,9 @@ class AsyncSettlementReports(AsyncResource):
             "blockchainList": _v.string("blockchain_list", blockchain_list, optional=True),
             "zoneOffset": _v.code_or_model("zone_offset", zone_offset, ZoneOffset, optional=True),
         }
-        result: AnyResponseDTO = await self._client._call(
+        return await self._client._call(
             SETTLEMENT_REPORTS_OUTGOING, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def incoming(
         self,
@@ -130,7 +127,6 @@ class AsyncSettlementReports(AsyncResource):
             "blockchainList": _v.string("blockchain_list", blockchain_list, optional=True),
             "zoneOffset": _v.code_or_model("zone_offset", zone_offset, ZoneOffset, optional=True),
         }
-        result: AnyResponseDTO = await self._client._call(
+        return await self._client._call(
             SETTLEMENT_REPORTS_INCOMING, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result

@@ -15,25 +15,23 @@ from ..models import PGSettlementWalletResponseDTO, SettlementWalletTransaction,
 __all__ = ["SETTLEMENT_WALLETS_FIND_TRANSACTIONS", "SETTLEMENT_WALLETS_GET", "AsyncSettlementWallets"]
 
 
-SETTLEMENT_WALLETS_GET = Operation(
+SETTLEMENT_WALLETS_GET: Operation[PGSettlementWalletResponseDTO] = Operation(
     name="settlement_wallets.get",
     method="POST",
     path="/api/v1/settlement/wallet",
     account=True,
     payload="required",
     response=PGSettlementWalletResponseDTO,
-    confidence="openapi",
 )
 """``settlement_wallets.get``: Get a wallet."""
 
-SETTLEMENT_WALLETS_FIND_TRANSACTIONS = Operation(
+SETTLEMENT_WALLETS_FIND_TRANSACTIONS: Operation[SettlementWalletTransactionPage] = Operation(
     name="settlement_wallets.find_transactions",
     method="POST",
     path="/api/v1/settlement/wallet/transactions",
     account=True,
     payload="required",
     response=SettlementWalletTransactionPage,
-    confidence="example",
 )
 """``settlement_wallets.find_transactions``: Get transactions."""
 
@@ -70,10 +68,9 @@ class AsyncSettlementWallets(AsyncResource):
         payload: dict[str, Any] = {
             "address": _v.string("address", address),
         }
-        result: PGSettlementWalletResponseDTO = await self._client._call(
+        return await self._client._call(
             SETTLEMENT_WALLETS_GET, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def find_transactions(
         self,
@@ -126,10 +123,9 @@ class AsyncSettlementWallets(AsyncResource):
             "sort": _v.string("sort", sort, optional=True),
             "properties": _v.string("properties", properties, optional=True),
         }
-        result: SettlementWalletTransactionPage = await self._client._call(
+        return await self._client._call(
             SETTLEMENT_WALLETS_FIND_TRANSACTIONS, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def iter_transactions(
         self,

@@ -10,14 +10,13 @@ from ..models import PGCompanyUserFullInfoDTO
 __all__ = ["USER_CURRENT", "AsyncUser"]
 
 
-USER_CURRENT = Operation(
+USER_CURRENT: Operation[PGCompanyUserFullInfoDTO] = Operation(
     name="user.current",
     method="POST",
     path="/api/v1/user/current",
     account=False,
     payload="none",
     response=PGCompanyUserFullInfoDTO,
-    confidence="openapi",
 )
 """``user.current``: Get information about the current user."""
 
@@ -48,7 +47,4 @@ class AsyncUser(AsyncResource):
 
         >>> await client.user.current()  # doctest: +SKIP
         """
-        result: PGCompanyUserFullInfoDTO = await self._client._call(
-            USER_CURRENT, None, account=None, timeout=timeout, max_retries=max_retries
-        )
-        return result
+        return await self._client._call(USER_CURRENT, None, account=None, timeout=timeout, max_retries=max_retries)

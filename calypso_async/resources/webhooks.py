@@ -7,25 +7,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _validate as _v
-from .._operation import Operation
+from .._operation import Lookup, Operation
 from .._resource import AsyncResource
 from ..models import WebhookChannelDTO, WebhookChannelsDTO
 
 __all__ = ["WEBHOOKS_CREATE", "WEBHOOKS_DELETE", "WEBHOOKS_LIST", "AsyncWebhooks"]
 
 
-WEBHOOKS_LIST = Operation(
+WEBHOOKS_LIST: Operation[WebhookChannelsDTO] = Operation(
     name="webhooks.list",
     method="POST",
     path="/api/v1/subscription/webhook",
     account=True,
     payload="none",
     response=WebhookChannelsDTO,
-    confidence="openapi",
 )
 """``webhooks.list``: Get list of Webhook Subscriptions."""
 
-WEBHOOKS_CREATE = Operation(
+WEBHOOKS_CREATE: Operation[WebhookChannelDTO] = Operation(
     name="webhooks.create",
     method="POST",
     path="/api/v1/subscription/webhook/create",
@@ -33,18 +32,17 @@ WEBHOOKS_CREATE = Operation(
     payload="required",
     response=WebhookChannelDTO,
     idempotency_field="requestId",
-    confidence="example",
+    lookup=Lookup(WEBHOOKS_LIST, "requestId", in_list="subscriptions"),
 )
 """``webhooks.create``: Create Webhook."""
 
-WEBHOOKS_DELETE = Operation(
+WEBHOOKS_DELETE: Operation[Any] = Operation(
     name="webhooks.delete",
     method="DELETE",
     path="/api/v1/subscription/webhook",
     account=True,
     payload="required",
     response=None,
-    confidence="example",
 )
 """``webhooks.delete``: Delete Webhook."""
 
@@ -75,10 +73,7 @@ class AsyncWebhooks(AsyncResource):
 
         >>> await client.webhooks.list()  # doctest: +SKIP
         """
-        result: WebhookChannelsDTO = await self._client._call(
-            WEBHOOKS_LIST, None, account=account, timeout=timeout, max_retries=max_retries
-        )
-        return result
+        return await self._client._call(WEBHOOKS_LIST, None, account=account, timeout=timeout, max_retries=max_retries)
 
     async def create(
         self,
@@ -123,10 +118,9 @@ class AsyncWebhooks(AsyncResource):
             ),
             "notificationEventTypes": _v.strings("notification_event_types", notification_event_types, optional=True),
         }
-        result: WebhookChannelDTO = await self._client._call(
+        return await self._client._call(
             WEBHOOKS_CREATE, payload, account=account, timeout=timeout, max_retries=max_retries
         )
-        return result
 
     async def delete(
         self,

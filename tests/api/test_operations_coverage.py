@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
-import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import calypso_async
+import calypso_async.resources
 from calypso_async import AsyncCalypso
 from calypso_async._model import Model
-from calypso_async._operation import IDEMPOTENT_LOOKUP, NO_BLIND_RETRY
-from calypso_async.resources import OPERATIONS, AsyncResources
+from calypso_async.resources import OPERATIONS
 
 from ._stub import RecordingTransport, client
 
@@ -30,6 +30,14 @@ def ids(entry: dict[str, Any]) -> str:
     return f"{entry['resource']}.{entry['method_name']}"
 
 
+def resource_class(resource: str) -> type:
+    prop = vars(AsyncCalypso)[resource]
+    assert isinstance(prop, functools.cached_property)
+    cls = getattr(calypso_async.resources, prop.func.__annotations__["return"])
+    assert inspect.isclass(cls)
+    return cls
+
+
 def test_55_operations() -> None:
     assert len(NAMING) == 55
     assert list(OPERATIONS) == [ids(e) for e in NAMING]
@@ -37,7 +45,7 @@ def test_55_operations() -> None:
 
 @pytest.mark.parametrize("entry", NAMING, ids=ids)
 def test_method_exists_on_async_client(entry: dict[str, Any]) -> None:
-    resource_cls = typing.get_type_hints(AsyncResources)[entry["resource"]]
+    resource_cls = resource_class(entry["resource"])
     method = getattr(resource_cls, entry["method_name"], None)
     assert method is not None, f"AsyncCalypso.{entry['resource']} has no {entry['method_name']}"
     assert inspect.iscoroutinefunction(method)
@@ -59,7 +67,16 @@ def test_operation_metadata_matches_spec(entry: dict[str, Any]) -> None:
     assert op.name == ids(entry)
     assert op.path == entry["path"] == path
     assert op.method == entry["method"] == method.upper()
-    assert op.confidence == entry["confidence"] == spec_op["x-confidence"]
+    assert entry["confidence"] == spec_op["x-confidence"]
+    assert op.blind_retry is not (
+        bool(spec_op.get("x-no-blind-retry")) or (op.money_moving and op.idempotency_field is None)
+    )
+    lookup = spec_op.get("x-idempotent-lookup")
+    if lookup is None:
+        assert op.lookup is None
+    else:
+        assert op.lookup is not None and op.lookup.operation is OPERATIONS[lookup["operation"]]
+        assert (op.lookup.field, op.lookup.in_list) == (lookup["field"], lookup.get("inList"))
     assert op.account is spec_op["x-envelope"]["account"]
     assert op.payload == spec_op["x-envelope"]["payload"]
     field = spec_op.get("x-idempotency-field")
@@ -74,11 +91,12 @@ def test_operation_metadata_matches_spec(entry: dict[str, Any]) -> None:
         assert op.response.__name__ == ref
 
 
-def test_lookup_tables_name_real_operations() -> None:
-    for create, lookup in IDEMPOTENT_LOOKUP.items():
-        assert create in OPERATIONS and lookup.operation in OPERATIONS
-        assert OPERATIONS[create].idempotency_field is not None
-    assert NO_BLIND_RETRY <= set(OPERATIONS)
+def test_retry_facts_come_from_the_spec() -> None:
+    lookups = {name for name, op in OPERATIONS.items() if op.lookup is not None}
+    assert all(OPERATIONS[name].idempotency_field is not None for name in lookups)
+    assert len(lookups) == 9  # every keyed create except fiat_deposits.generate_key
+    no_blind = {name for name, op in OPERATIONS.items() if not op.blind_retry}
+    assert no_blind == {"exchanges.create", "customer_purse.create_customer"}
 
 
 def test_client_has_every_resource() -> None:
@@ -93,6 +111,6 @@ def test_paging_twins_are_async_generators() -> None:
         if "x-pagination" not in spec_op:
             continue
         resource, method = name.split(".")
-        cls = typing.get_type_hints(AsyncResources)[resource]
+        cls = resource_class(resource)
         twin = getattr(cls, "iter_" + method.removeprefix("find_"))
         assert inspect.isasyncgenfunction(twin), name

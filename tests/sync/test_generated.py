@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import subprocess
@@ -11,14 +12,18 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+import calypso_async.resources
 from calypso_async import AsyncCalypso
-from calypso_async.resources import AsyncResources
 from calypso_sync import Calypso
 
 from .conftest import ROOT
 
 OPERATIONS = json.loads((ROOT / "calypso_async" / "_spec" / "operations.json").read_text("utf-8"))
-RESOURCES = typing.get_type_hints(AsyncResources)
+RESOURCES = {
+    name: getattr(calypso_async.resources, prop.func.__annotations__["return"])
+    for name, prop in vars(AsyncCalypso).items()
+    if isinstance(prop, functools.cached_property)
+}
 
 
 @pytest.fixture
