@@ -52,6 +52,7 @@ from ._errors import (
     error_class_for,
 )
 from ._model import converter
+from ._network import VerifyTypes
 from ._operation import Lookup, Operation
 from ._retry import RetryMode, RetryPolicy, is_ambiguous
 from ._signing import Signer, mask
@@ -140,7 +141,9 @@ class AsyncAPIClient:
     Arguments not given come from ``CALYPSO_API_KEY``, ``CALYPSO_SECRET_KEY``, ``CALYPSO_ACCOUNT`` and
     ``CALYPSO_BASE_URL``. ``timeout`` is seconds per attempt; ``max_retries=N`` allows N retries after the
     first attempt. Pass ``session`` to reuse your own ``aiohttp.ClientSession`` (calypso will not close it),
-    or ``transport`` to replace HTTP altogether (tests, benchmarks).
+    or ``transport`` to replace HTTP altogether (tests, benchmarks). ``HTTP(S)_PROXY``/``NO_PROXY`` apply
+    unless ``trust_env=False``; ``proxy`` names one explicitly; ``verify`` takes a CA bundle path or an
+    ``ssl.SSLContext``; ``app_info="myapp/1.2"`` is appended to the User-Agent.
     """
 
     def __init__(
@@ -159,6 +162,10 @@ class AsyncAPIClient:
         clock: ServerClock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+        app_info: str | None = None,
     ) -> None:
         api_key, secret_key, account, base_url = resolve_credentials(api_key, secret_key, account, base_url)
         if timeout <= 0:
@@ -175,7 +182,16 @@ class AsyncAPIClient:
         self._transport: AsyncTransport = (
             transport
             if transport is not None
-            else AiohttpTransport(session, connect_timeout=connect_timeout, max_response_bytes=max_response_bytes)
+            else AiohttpTransport(
+                session,
+                connect_timeout=connect_timeout,
+                max_response_bytes=max_response_bytes,
+                proxy=proxy,
+                verify=verify,
+                trust_env=trust_env,
+                app_info=app_info,
+                base_url=self.base_url,
+            )
         )
         self._closed = False
         self._prefixes: dict[str | None, bytes] = {}  # envelope starts by account, encoded once

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from calypso_async import NOT_GIVEN, AsyncTransport, RetryPolicy, ServerClock
+from calypso_async._network import VerifyTypes
 from calypso_async.models import (
     AccountResponseDTO,
     AnyResponseDTO,
@@ -159,6 +160,10 @@ class Calypso(SyncClient):
         clock: ServerClock | None = None,
         max_response_bytes: int = 16777216,
         allow_insecure_http: bool = False,
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+        app_info: str | None = None,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -174,6 +179,10 @@ class Calypso(SyncClient):
             clock=clock,
             max_response_bytes=max_response_bytes,
             allow_insecure_http=allow_insecure_http,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
+            app_info=app_info,
         )
         self.account = Account(self)
         self.user = User(self)
