@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -337,11 +339,52 @@ class Context:
             async with self.make_client() as client:
                 return await work(client)
 
-        return asyncio.run(main())
+        return run_interruptibly(main)
 
     def run_plain(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """``asyncio.run`` for commands that need no credentials (webhook receiver)."""
-        return asyncio.run(work())
+        return run_interruptibly(work)
+
+
+def run_interruptibly(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(work())`` where Ctrl-C cancels the work, lets it clean up, then raises KeyboardInterrupt.
+
+    The same on every Python: 3.10's ``asyncio.run`` lets SIGINT raise wherever the loop happens to be, leaving
+    tasks half-finished and "Task exception was never retrieved" noise. Here SIGINT cancels the main task, whose
+    ``finally`` blocks and ``async with`` exits run (connections closed, pollers stopped); the interruption is
+    re-raised only after the loop has shut down, and :func:`report` turns it into exit code 130.
+    """
+    interrupted = False
+
+    async def main() -> T | None:
+        nonlocal interrupted
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            if task is not None:
+                task.cancel()
+
+        installed = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        try:
+            return await work()
+        except asyncio.CancelledError:
+            if interrupted:
+                return None
+            raise
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    result = asyncio.run(main())
+    if interrupted:
+        raise KeyboardInterrupt
+    return result  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------------- reporting

@@ -20,7 +20,7 @@ from typing import Any
 from .._client import AsyncCalypso
 from .._poller import BalanceChange, BalancePoller, PollError
 from ..models import AccountResponseDTO
-from ._base import EXIT_OK, Context, describe_error, non_negative_int, positive_float
+from ._base import EXIT_INTERRUPTED, EXIT_OK, Context, describe_error, non_negative_int, positive_float
 from ._output import dumps_json_line, format_amount, render_table
 
 __all__ = ["register"]
@@ -277,9 +277,18 @@ def _watch(ctx: Context) -> int:
         watcher = _Watcher(ctx, answers, currencies)
         watcher.start(interval)
         stop = asyncio.Event()
+        signalled: list[int] = []
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        handled: list[int] = []
+
+        def on_signal(number: int) -> None:
+            signalled.append(number)
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C is how a watch ends: stop cleanly, no traceback
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, on_signal, int(sig))
+                handled.append(int(sig))
         poller = BalancePoller(
             client,
             [a.account or "" for a in answers],
@@ -289,6 +298,7 @@ def _watch(ctx: Context) -> int:
         )
         stream = poller.events()
         stopper = asyncio.ensure_future(stop.wait())
+        nxt: asyncio.Future[Any] | None = None
         try:
             await poller.start()
             async with stream:
@@ -296,26 +306,32 @@ def _watch(ctx: Context) -> int:
                     nxt = asyncio.ensure_future(stream.__anext__())
                     done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
                     if nxt not in done:
-                        nxt.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                            await nxt
                         break
                     try:
                         event = nxt.result()
                     except StopAsyncIteration:
                         break
+                    finally:
+                        if nxt.done():
+                            nxt = None
                     if isinstance(event, PollError):
                         watcher.error(event, interval)
                         continue
                     if watcher.change(event, interval) and args.max_changes and watcher.changes >= args.max_changes:
                         break
         finally:
-            stopper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stopper
+            for pending in (nxt, stopper):  # never leave a task behind ("Task exception was never retrieved")
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                if pending is not None:
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await pending
             await poller.stop()
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signal.SIGTERM)
+            for number in handled:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(number)
+        if signal.SIGINT in signalled:
+            return EXIT_INTERRUPTED
         return EXIT_OK
 
     return ctx.run(work)
