@@ -43,6 +43,7 @@ from .._errors import (
     OutcomeUnknownError,
     WebhookSignatureError,
 )
+from .._logs import LOG_ENV, RedactingFilter
 from .._timestamps import parse_iso_datetime
 from . import _profiles
 from ._output import Progress, dumps_json, render_kv, render_table
@@ -411,7 +412,8 @@ def report(exc: BaseException, stderr: IO[str], *, debug: bool) -> int:
 
 
 def configure_logging(debug: bool, stream: IO[str]) -> Callable[[], None]:
-    """``--debug``: calypso's DEBUG logs on stderr (the SDK never logs secrets); otherwise warnings only.
+    """``--debug``: calypso's DEBUG logs on stderr (the SDK never logs secrets); else ``CALYPSO_LOG``'s level
+    (debug or info); otherwise warnings only.
 
     Returns a function that puts the ``calypso`` logger back as it was (``main()`` runs in-process in tests and
     in programs that embed the CLI, whose logging must not change behind their back).
@@ -420,8 +422,10 @@ def configure_logging(debug: bool, stream: IO[str]) -> Callable[[], None]:
     saved = (logger.level, logger.propagate)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("calypso: %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    from_env = {"debug": logging.DEBUG, "info": logging.INFO}.get(os.environ.get(LOG_ENV, "").strip().lower())
+    logger.setLevel(logging.DEBUG if debug else from_env or logging.WARNING)
     logger.propagate = False
 
     def restore() -> None:

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as _dt
+import shutil
 import signal
 from decimal import Decimal
 from typing import Any
@@ -159,6 +160,7 @@ class _Watcher:
         self.last: dict[tuple[str, str], Decimal] = {}
         self.changes = 0
         self.tty = ctx.is_tty(ctx.stdout) and not ctx.json
+        self.drawn = 0  # terminal rows of the frame on screen
         self.updated = _dt.datetime.now(_dt.timezone.utc)
         self.errors: dict[str, str] = {}
 
@@ -197,7 +199,6 @@ class _Watcher:
             delta = self.last.get((account, row[-2]))
             rows.append([*row, None if delta is None else _signed(delta)])
         out = render_table([*_headers(several), "LAST CHANGE"], rows)
-        out[0] = "\x1b[H\x1b[2J" + out[0]  # home + clear: redraw in place
         out.append("")
         stamp = self.updated.strftime("%H:%M:%S")
         out.append(
@@ -206,8 +207,13 @@ class _Watcher:
         )
         for account, error in self.errors.items():
             out.append(f"! {account}: {error}")
-        ctx.stdout.write("\n".join(out) + "\n")
+        # Redraw in place: back up over the previous frame and clear below it. Never clear the screen or
+        # switch buffers, so what was on the terminal before the watch stays, and the last frame remains.
+        prefix = f"\r\x1b[{self.drawn}A\x1b[J" if self.drawn else ""
+        ctx.stdout.write(prefix + "\n".join(out) + "\n")
         ctx.stdout.flush()
+        width = max(1, shutil.get_terminal_size().columns)
+        self.drawn = sum(max(1, -(-len(line) // width)) for line in out)  # wrapped lines take several rows
 
     def change(self, event: BalanceChange, interval: float) -> bool:
         """Apply one poller event; True when the displayed balance really changed."""
