@@ -4,7 +4,7 @@ Why hand-written rather than shtab or argcomplete: shtab has no fish output and 
 every start of the program; walking argparse's tree here covers the three shells with no dependency, and the
 script can never drift from the commands because it is produced from the same parser that runs them.
 
->>> "complete -F _calypso" in script("bash")
+>>> "complete -o default -F _calypso calypso" in script("bash")
 True
 """
 
