@@ -90,7 +90,7 @@ class AiohttpTransport:
         self._ssl = make_ssl(verify)
         self._trust_env = trust_env
         self._user_agent = user_agent(app_info)
-        self._routes: dict[tuple[str, str], Route] = {}
+        self._routes: dict[str, Route] = {}  # by origin and by full URL
         if base_url is not None:
             route_for(base_url, proxy=self._proxy, trust_env=False, ssl_arg=self._ssl)  # fail early, not per call
 
@@ -110,8 +110,9 @@ class AiohttpTransport:
         return session
 
     def _route(self, url: str) -> Route:
+        """The route for ``url``, worked out once per origin (and remembered per URL: one dict lookup per call)."""
         parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
+        key = f"{parts.scheme}://{parts.netloc}"
         route = self._routes.get(key)
         if route is None:
             route = route_for(url, proxy=self._proxy, trust_env=self._trust_env, ssl_arg=self._ssl)
@@ -119,6 +120,8 @@ class AiohttpTransport:
             if not self._owns_session and session is not None and "User-Agent" not in session.headers:
                 route.headers["User-Agent"] = self._user_agent  # your own session: ours, unless it has one
             self._routes[key] = route
+        if len(self._routes) < 1024:
+            self._routes[url] = route
         return route
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
@@ -130,7 +133,7 @@ class AiohttpTransport:
 
     async def send(self, request: Request) -> Response:
         session = self._get_session()
-        route = self._route(request.url)
+        route = self._routes.get(request.url) or self._route(request.url)
         headers = request.headers
         if route.headers:
             headers = {**headers, **route.headers}
