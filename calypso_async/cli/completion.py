@@ -74,7 +74,7 @@ def _bash(root: _Node) -> str:
         words.append(f'        "{key}") echo "{" ".join(node.words())}" ;;')
     return "\n".join(
         [
-            "# bash completion for calypso: eval \"$(calypso completion bash)\"",
+            '# bash completion for calypso: eval "$(calypso completion bash)"',
             "_calypso_subcommands() {",
             '    case "$1" in',
             *subcommands,
@@ -107,7 +107,7 @@ def _zsh(root: _Node) -> str:
     return "\n".join(
         [
             "#compdef calypso",
-            "# zsh completion for calypso: eval \"$(calypso completion zsh)\"",
+            '# zsh completion for calypso: eval "$(calypso completion zsh)"',
             "autoload -U +X compinit && { (( ${+_comps} )) || compinit; }",
             "autoload -U +X bashcompinit && bashcompinit",
             _bash(root).split("\n", 1)[1],
@@ -157,8 +157,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "completion",
         help="print a shell completion script (bash, zsh or fish)",
-        description="Print a completion script for your shell. Install it with:\n  "
-        + "\n  ".join(_INSTALL.values()),
+        description="Print a completion script for your shell. Install it with:\n  " + "\n  ".join(_INSTALL.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
