@@ -2,7 +2,8 @@
 
 Each test waits for the command to show it is running (output read with a deadline, never a sleep), sends the
 signal, and checks the exit code and that nothing but the expected lines reached stderr: no traceback, no
-"Task exception was never retrieved". The ``procs`` fixture kills whatever is still running when a test fails.
+"Task exception was never retrieved". Every process is killed when its test ends, passed or failed
+(``tests/cli/conftest.py``).
 """
 
 from __future__ import annotations
@@ -26,19 +27,8 @@ Spawn = Callable[..., subprocess.Popen[bytes]]
 
 
 @pytest.fixture
-def procs() -> Iterator[Spawn]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        proc = spawn(*argv, env=env)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+def procs() -> Spawn:
+    return spawn  # conftest kills whatever is still running when the test ends
 
 
 def _server_env(server: FakeCalypso) -> dict[str, str]:
