@@ -58,6 +58,7 @@ from ._errors import (
 )
 from ._hooks import EventHook
 from ._idempotency import mismatches
+from ._network import VerifyTypes
 from ._observe import CallRecord, current_record, make_observer, observed
 from ._otel import TracerProviderLike
 from ._retry import RetryMode, RetryPolicy, is_ambiguous
@@ -252,8 +253,10 @@ class AsyncAPIClient:
     Arguments not given come from ``CALYPSO_API_KEY``, ``CALYPSO_SECRET_KEY``, ``CALYPSO_ACCOUNT`` and
     ``CALYPSO_BASE_URL``. ``timeout`` is seconds per attempt; ``max_retries=N`` allows N retries after the
     first attempt. Pass ``session`` to reuse your own ``aiohttp.ClientSession`` (calypso will not close it),
-    or ``transport`` to replace HTTP altogether (tests, benchmarks). ``event_hooks`` and ``tracing`` observe
-    every attempt (README, "Hooks and tracing").
+    or ``transport`` to replace HTTP altogether (tests, benchmarks). ``HTTP(S)_PROXY``/``NO_PROXY`` apply
+    unless ``trust_env=False``; ``proxy`` names one explicitly; ``verify`` takes a CA bundle path or an
+    ``ssl.SSLContext``; ``app_info="myapp/1.2"`` is appended to the User-Agent. ``event_hooks`` and ``tracing``
+    observe every attempt (README, "Hooks and tracing").
     """
 
     def __init__(
@@ -272,6 +275,10 @@ class AsyncAPIClient:
         clock: ServerClock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+        app_info: str | None = None,
         event_hooks: Mapping[str, Iterable[EventHook]] | None = None,
         tracing: bool | TracerProviderLike = False,
     ) -> None:
@@ -299,7 +306,16 @@ class AsyncAPIClient:
         self._transport: AsyncTransport = (
             transport
             if transport is not None
-            else AiohttpTransport(session, connect_timeout=connect_timeout, max_response_bytes=max_response_bytes)
+            else AiohttpTransport(
+                session,
+                connect_timeout=connect_timeout,
+                max_response_bytes=max_response_bytes,
+                proxy=proxy,
+                verify=verify,
+                trust_env=trust_env,
+                app_info=app_info,
+                base_url=self.base_url,
+            )
         )
         self._closed = False
         self._shares_pool = False  # True for with_options copies: the client they were made from owns the pool

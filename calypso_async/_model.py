@@ -26,6 +26,7 @@ import attrs
 import cattrs
 
 from ._errors import StructureError
+from ._timestamps import parse_iso_datetime
 
 __all__ = ["Model", "OpenEnum", "StructureError", "T", "converter", "field", "secret_field", "structure", "unstructure"]
 
@@ -140,10 +141,7 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
         seconds = number / 1000.0 if abs(number) >= 1e11 else number
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
     elif isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        parsed = datetime.fromisoformat(text)
+        return parse_iso_datetime(value)
     else:
         raise TypeError(f"not a datetime: {type(value).__name__}")
     if parsed.tzinfo is None:
@@ -394,8 +392,9 @@ def _build_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(OpenEnum, _structure_open_enum)
-    conv.register_structure_hook(Any, _structure_any)
-    conv.register_unstructure_hook(Any, _unstructure_any)
+    # Predicates, not register_*_hook(Any): singledispatch refuses typing.Any before Python 3.11.
+    conv.register_structure_hook_func(lambda t: t is Any, _structure_any)
+    conv.register_unstructure_hook_func(lambda t: t is Any, _unstructure_any)
     conv.register_unstructure_hook_func(_is_open_enum, str)
     conv.register_structure_hook_func(_is_code_or_model, _structure_code_or_model)
     conv.register_structure_hook_factory(_is_model, _make_structure_hook)

@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Mapping
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from ._config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_SIZE
 from ._errors import APIConnectionError, APITimeoutError, ClientClosedError, EventLoopError, InvalidResponseError
+from ._logs import setup_logging
+from ._network import Route, VerifyTypes, make_ssl, redact_url, route_for, split_proxy, user_agent
 
 __all__ = ["AiohttpTransport", "AsyncTransport", "Request", "Response"]
 
@@ -104,8 +107,10 @@ class AiohttpTransport:
     A client may be awaited on any loop, one after another (``asyncio.run`` twice, a notebook cell re-run,
     pytest-asyncio's per-test loops) or at the same time from several threads: each loop gets its own
     session, closed when that loop shuts down or when the client is closed. Redirects are never followed (a
-    signed call must reach the host it was signed for) and TLS certificates are always verified. A ``session``
-    you pass in is used as is (on its own loop only) and not closed by calypso.
+    signed call must reach the host it was signed for) and TLS certificates are always verified, except on
+    loopback hosts when ``verify=False``. ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` are honoured unless
+    ``trust_env=False``; an explicit ``proxy`` URL wins over them. A ``session`` you pass in is used as is (on
+    its own loop only) and not closed by calypso (proxy and TLS options still apply per request).
     """
 
     def __init__(
@@ -115,7 +120,13 @@ class AiohttpTransport:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         pool_size: int = DEFAULT_POOL_SIZE,
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+        app_info: str | None = None,
+        base_url: str | None = None,
     ) -> None:
+        setup_logging()
         self._user_session = session
         self._session: aiohttp.ClientSession | None = session
         """The session used last (tests and the sync facade's fork checks look at it)."""
@@ -126,11 +137,26 @@ class AiohttpTransport:
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._loops: dict[asyncio.AbstractEventLoop, _LoopSessions] = {}
         self._closed = False
+        if proxy is not None:
+            split_proxy(proxy)  # a malformed URL fails here, at construction
+        self._proxy = proxy
+        self._ssl = make_ssl(verify)
+        self._trust_env = trust_env
+        self._user_agent = user_agent(app_info)
+        self._routes: dict[str, Route] = {}  # by origin and by full URL
+        if base_url is not None:
+            route_for(base_url, proxy=self._proxy, trust_env=False, ssl_arg=self._ssl)  # fail early, not per call
+
+    def __repr__(self) -> str:
+        proxy = "" if self._proxy is None else f", proxy={redact_url(self._proxy)!r}"
+        return f"AiohttpTransport(owns_session={self._owns_session}{proxy})"
 
     def _new_session(self, *, fresh: bool) -> aiohttp.ClientSession:
         """A session of calypso's own; ``fresh`` ones open a new connection for every request."""
-        connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=True, force_close=fresh)
-        return aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=self._ssl, force_close=fresh)
+        return aiohttp.ClientSession(
+            connector=connector, auto_decompress=True, headers={"User-Agent": self._user_agent}
+        )
 
     def _get_session(self, *, fresh: bool = False) -> aiohttp.ClientSession:
         if self._closed:
@@ -154,6 +180,7 @@ class AiohttpTransport:
             # A loop closed without shutting down its async generators: its sockets went with it.
             del self._loops[old]
         sessions = _LoopSessions(self._new_session(fresh=False))
+        self._routes.clear()  # the environment is read again with each new pool
         closer = _close_with_loop(sessions)
         try:  # run it to its ``yield`` now: registers it with this loop, which will close it at shutdown
             closer.__anext__().send(None)
@@ -178,6 +205,21 @@ class AiohttpTransport:
             )
         return session
 
+    def _route(self, url: str) -> Route:
+        """The route for ``url``, worked out once per origin (and remembered per URL: one dict lookup per call)."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        route = self._routes.get(key)
+        if route is None:
+            route = route_for(url, proxy=self._proxy, trust_env=self._trust_env, ssl_arg=self._ssl)
+            session = self._session
+            if not self._owns_session and session is not None and "User-Agent" not in session.headers:
+                route.headers["User-Agent"] = self._user_agent  # your own session: ours, unless it has one
+            self._routes[key] = route
+        if len(self._routes) < 1024:
+            self._routes[url] = route
+        return route
+
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(seconds)
         if timeout is None:
@@ -189,14 +231,19 @@ class AiohttpTransport:
 
     async def send(self, request: Request) -> Response:
         session = self._get_session(fresh=True) if request.fresh_connection else self._get_session()
+        route = self._routes.get(request.url) or self._route(request.url)
+        headers = request.headers
+        if route.headers:
+            headers = {**headers, **route.headers}
         try:
             async with session.request(
                 request.method,
                 request.url,
                 data=request.body,
-                headers=request.headers,
+                headers=headers,
                 allow_redirects=False,
                 timeout=self._timeout(request.timeout),
+                **route.kwargs,
             ) as resp:
                 body = await self._read(resp)
                 return Response(resp.status, resp.headers, body)
@@ -204,6 +251,11 @@ class AiohttpTransport:
             raise APITimeoutError(f"could not connect within {self._connect_timeout} s", request_sent=False) from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise APITimeoutError(f"no complete answer within {request.timeout} s") from exc
+        except aiohttp.ClientHttpProxyError as exc:
+            # from None: aiohttp's exception carries the proxy request's headers (Proxy-Authorization)
+            raise APIConnectionError(
+                f"the proxy refused the connection: {exc.status} {exc.message}", request_sent=False
+            ) from None
         except aiohttp.ClientConnectorError as exc:
             raise APIConnectionError(f"could not connect: {exc.os_error}", request_sent=False) from exc
         except aiohttp.ClientPayloadError as exc:

@@ -3,7 +3,8 @@
 Run it with ``python -m calypso_async.demo``: no credentials and no network needed. It shows what a user of a
 payments SDK wants to see working: balances as exact Decimals, a customer paying an invoice, a payout with its
 idempotency key surviving a dropped connection, an exchange quote and execution, clock-skew correction and
-retries, and the sync facade doing the same from plain blocking code.
+retries. ``calypso demo`` and ``python -m calypso_sync.demo`` add the sync facade doing the same from plain
+blocking code (that part lives in :mod:`calypso_sync.demo`: the async package never imports the sync one).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -110,22 +112,6 @@ async def _skew_demo() -> None:
         print(f"answer {server.requests[-1].status} on the first attempt")
 
 
-def _sync_demo() -> None:
-    _title("The same from sync code (calypso_sync)")
-    try:
-        from calypso_sync import Calypso
-    except ImportError:  # pragma: no cover - the facade ships with calypso; this only guards partial installs
-        print("   calypso_sync is not available")
-        return
-    with (
-        FakeCalypso.run_in_thread(seed=3) as server,
-        Calypso(server.api_key, server.secret_key, account=server.account_id, base_url=server.base_url) as client,
-    ):
-        account = client.account.get()
-        total = sum((b.amount or Decimal(0) for b in account.balances or []), Decimal(0))
-        print(f"   {len(account.balances or [])} balances, sum of amounts {total} (blocking call, private loop)")
-
-
 async def _main() -> None:
     async with FakeCalypso(seed=42) as server:
         print(f"Embedded fake Calypso server at {server.base_url} (api key {server.api_key[:4]}…)")
@@ -133,10 +119,12 @@ async def _main() -> None:
     await _skew_demo()
 
 
-def main() -> None:
+def main(*, then: Callable[[], None] | None = None) -> None:
+    """Run the tour; ``then`` runs after the async part (``calypso demo`` adds the sync facade's turn there)."""
     logging.basicConfig(level=logging.WARNING, format="   log: %(message)s", stream=sys.stdout)
     asyncio.run(_main())
-    _sync_demo()
+    if then is not None:
+        then()
     print("\nDone. Every request above was signed, stamped and checked by the fake server.")
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from calypso_async._clock import ServerClock
     from calypso_async._hooks import EventHook
+    from calypso_async._network import VerifyTypes
     from calypso_async._otel import TracerProviderLike
     from calypso_async._retry import RetryPolicy
     from calypso_async.models._common import Currency
@@ -159,6 +160,10 @@ class Calypso(SyncClient):
         clock: ServerClock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_insecure_http: bool = False,
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+        app_info: str | None = None,
         event_hooks: Mapping[str, Iterable[EventHook]] | None = None,
         tracing: bool | TracerProviderLike = False,
     ) -> None:
@@ -174,6 +179,10 @@ class Calypso(SyncClient):
             clock=clock,
             max_response_bytes=max_response_bytes,
             allow_insecure_http=allow_insecure_http,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
+            app_info=app_info,
             event_hooks=event_hooks,
             tracing=tracing,
         )

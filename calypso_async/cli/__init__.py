@@ -11,8 +11,8 @@ no dependency.
 
 Commands: ``demo``, ``fake-server``, ``whoami``, ``balances``, ``invoices create|get``,
 ``payouts create|get|mass``, ``exchange quote|create|get``, ``purse transactions``, ``raw``,
-``webhooks verify|listen``. Credentials: see :mod:`calypso_async.cli._profiles`. Exit codes:
-see :mod:`calypso_async.cli._base` (0 ok, 1 API error, 2 usage/config, 3 connection/timeout, 4 outcome
+``webhooks verify|listen``, ``completion bash|zsh|fish``. Credentials: see :mod:`calypso_async.cli._profiles`.
+Exit codes: see :mod:`calypso_async.cli._base` (0 ok, 1 API error, 2 usage/config, 3 connection/timeout, 4 outcome
 unknown, 5 webhook signature invalid, 130 interrupted). ``docs/cli.md`` has an example of each command.
 """
 
@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import account, demo, exchange, fake_server, invoices, payouts, purse, raw, webhooks
+from . import account, completion, demo, exchange, fake_server, invoices, payouts, purse, raw, webhooks
 from ._base import (
     EXIT_API_ERROR,
     EXIT_BAD_SIGNATURE,
@@ -93,9 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"calypso {__version__}")
+    parser.add_argument("--version", "-V", action="version", version=f"calypso {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (demo, fake_server, account, invoices, payouts, exchange, purse, raw, webhooks):
+    for module in (demo, fake_server, account, invoices, payouts, exchange, purse, raw, webhooks, completion):
         module.register(sub, common)
     return parser
 

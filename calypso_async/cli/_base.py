@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as _dt
+import contextlib
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -42,6 +43,8 @@ from .._errors import (
     OutcomeUnknownError,
     WebhookSignatureError,
 )
+from .._logs import LOG_ENV, RedactingFilter
+from .._timestamps import parse_iso_datetime
 from . import _profiles
 from ._output import Progress, dumps_json, render_kv, render_table
 
@@ -98,9 +101,8 @@ def amount_arg(text: str) -> Decimal:
 def iso_datetime(text: str) -> str:
     """argparse type: an ISO-8601 date-time (``2025-03-01T10:00:00Z``), checked here and sent as written."""
     candidate = text.strip()
-    probe = candidate[:-1] + "+00:00" if candidate.endswith(("Z", "z")) else candidate
     try:
-        _dt.datetime.fromisoformat(probe)
+        parse_iso_datetime(candidate)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date-time (e.g. 2025-03-01T10:00:00Z): {text!r}") from None
     return candidate
@@ -338,11 +340,52 @@ class Context:
             async with self.make_client() as client:
                 return await work(client)
 
-        return asyncio.run(main())
+        return run_interruptibly(main)
 
     def run_plain(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """``asyncio.run`` for commands that need no credentials (webhook receiver)."""
-        return asyncio.run(work())
+        return run_interruptibly(work)
+
+
+def run_interruptibly(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(work())`` where Ctrl-C cancels the work, lets it clean up, then raises KeyboardInterrupt.
+
+    The same on every Python: 3.10's ``asyncio.run`` lets SIGINT raise wherever the loop happens to be, leaving
+    tasks half-finished and "Task exception was never retrieved" noise. Here SIGINT cancels the main task, whose
+    ``finally`` blocks and ``async with`` exits run (connections closed, pollers stopped); the interruption is
+    re-raised only after the loop has shut down, and :func:`report` turns it into exit code 130.
+    """
+    interrupted = False
+
+    async def main() -> T | None:
+        nonlocal interrupted
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            if task is not None:
+                task.cancel()
+
+        installed = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        try:
+            return await work()
+        except asyncio.CancelledError:
+            if interrupted:
+                return None
+            raise
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    result = asyncio.run(main())
+    if interrupted:
+        raise KeyboardInterrupt
+    return result  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------------- reporting
@@ -369,7 +412,8 @@ def report(exc: BaseException, stderr: IO[str], *, debug: bool) -> int:
 
 
 def configure_logging(debug: bool, stream: IO[str]) -> Callable[[], None]:
-    """``--debug``: calypso's DEBUG logs on stderr (the SDK never logs secrets); otherwise warnings only.
+    """``--debug``: calypso's DEBUG logs on stderr (the SDK never logs secrets); else ``CALYPSO_LOG``'s level
+    (debug or info); otherwise warnings only.
 
     Returns a function that puts the ``calypso`` logger back as it was (``main()`` runs in-process in tests and
     in programs that embed the CLI, whose logging must not change behind their back).
@@ -378,8 +422,10 @@ def configure_logging(debug: bool, stream: IO[str]) -> Callable[[], None]:
     saved = (logger.level, logger.propagate)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("calypso: %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    from_env = {"debug": logging.DEBUG, "info": logging.INFO}.get(os.environ.get(LOG_ENV, "").strip().lower())
+    logger.setLevel(logging.DEBUG if debug else from_env or logging.WARNING)
     logger.propagate = False
 
     def restore() -> None:

@@ -157,7 +157,7 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[
     """Lines of a plain-text table; numeric columns are aligned on the decimal point.
 
     >>> render_table(["CURRENCY", "AMOUNT"], [["BTC", Decimal("1.5")], ["TRX", Decimal("746343")]])
-    ['CURRENCY      AMOUNT', 'BTC           1.5', 'TRX      746343']
+    ['CURRENCY    AMOUNT', 'BTC            1.5', 'TRX       746343']
     """
     data = [list(row) for row in rows]
     columns: list[list[str]] = []

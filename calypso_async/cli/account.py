@@ -13,12 +13,13 @@ import argparse
 import asyncio
 import contextlib
 import datetime as _dt
+import shutil
 import signal
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .._client import AsyncCalypso
-from ._base import EXIT_OK, Context, describe_error, non_negative_int, positive_float
+from ._base import EXIT_INTERRUPTED, EXIT_OK, Context, describe_error, non_negative_int, positive_float
 from ._output import dumps_json_line, format_amount, render_table
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ class _Watcher:
         self.last: dict[tuple[str, str], Decimal] = {}
         self.changes = 0
         self.tty = ctx.is_tty(ctx.stdout) and not ctx.json
+        self.drawn = 0  # terminal rows of the frame on screen
         self.updated = _dt.datetime.now(_dt.timezone.utc)
         self.errors: dict[str, str] = {}
 
@@ -199,7 +201,6 @@ class _Watcher:
             delta = self.last.get((account, row[-2]))
             rows.append([*row, None if delta is None else _signed(delta)])
         out = render_table([*_headers(several), "LAST CHANGE"], rows)
-        out[0] = "\x1b[H\x1b[2J" + out[0]  # home + clear: redraw in place
         out.append("")
         stamp = self.updated.strftime("%H:%M:%S")
         out.append(
@@ -208,8 +209,13 @@ class _Watcher:
         )
         for account, error in self.errors.items():
             out.append(f"! {account}: {error}")
-        ctx.stdout.write("\n".join(out) + "\n")
+        # Redraw in place: back up over the previous frame and clear below it. Never clear the screen or
+        # switch buffers, so what was on the terminal before the watch stays, and the last frame remains.
+        prefix = f"\r\x1b[{self.drawn}A\x1b[J" if self.drawn else ""
+        ctx.stdout.write(prefix + "\n".join(out) + "\n")
         ctx.stdout.flush()
+        width = max(1, shutil.get_terminal_size().columns)
+        self.drawn = sum(max(1, -(-len(line) // width)) for line in out)  # wrapped lines take several rows
 
     def change(self, event: BalanceChange, interval: float) -> bool:
         """Apply one poller event; True when the displayed balance really changed."""
@@ -279,9 +285,18 @@ def _watch(ctx: Context) -> int:
         watcher = _Watcher(ctx, answers, currencies)
         watcher.start(interval)
         stop = asyncio.Event()
+        signalled: list[int] = []
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        handled: list[int] = []
+
+        def on_signal(number: int) -> None:
+            signalled.append(number)
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C is how a watch ends: stop cleanly, no traceback
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, on_signal, int(sig))
+                handled.append(int(sig))
         from .._poller import BalancePoller, PollError  # loaded by --watch only, not by every command
 
         poller = BalancePoller(
@@ -293,6 +308,7 @@ def _watch(ctx: Context) -> int:
         )
         stream = poller.events()
         stopper = asyncio.ensure_future(stop.wait())
+        nxt: asyncio.Future[Any] | None = None
         try:
             await poller.start()
             async with stream:
@@ -300,26 +316,32 @@ def _watch(ctx: Context) -> int:
                     nxt = asyncio.ensure_future(stream.__anext__())
                     done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
                     if nxt not in done:
-                        nxt.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                            await nxt
                         break
                     try:
                         event = nxt.result()
                     except StopAsyncIteration:
                         break
+                    finally:
+                        if nxt.done():
+                            nxt = None
                     if isinstance(event, PollError):
                         watcher.error(event, interval)
                         continue
                     if watcher.change(event, interval) and args.max_changes and watcher.changes >= args.max_changes:
                         break
         finally:
-            stopper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stopper
+            for pending in (nxt, stopper):  # never leave a task behind ("Task exception was never retrieved")
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                if pending is not None:
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await pending
             await poller.stop()
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signal.SIGTERM)
+            for number in handled:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(number)
+        if signal.SIGINT in signalled:
+            return EXIT_INTERRUPTED
         return EXIT_OK
 
     return ctx.run(work)

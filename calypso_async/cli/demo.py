@@ -1,7 +1,7 @@
 """``calypso demo``: the README's tour of the main flows against the embedded fake server.
 
 Why a command: it is the quickest proof that an installation works — no credentials, no network — and it is
-the same tour as ``python -m calypso_async.demo`` (this command only calls :func:`calypso_async.demo.main`).
+the same tour as ``python -m calypso_sync.demo``: :mod:`calypso_async.demo`'s async flows, then the sync facade.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ __all__ = ["register"]
 
 
 def _demo(ctx: Context) -> int:
-    from .. import demo
+    # The CLI is the layer that may use both packages: the async tour, then calypso_sync's turn.
+    from calypso_sync import demo
 
     ctx.stdout.flush()
     demo.main()

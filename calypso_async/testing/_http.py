@@ -11,6 +11,8 @@ import email.utils
 from datetime import datetime, timezone
 from typing import Any
 
+from .._timestamps import parse_iso_datetime
+
 __all__ = [
     "Answer",
     "ApiError",
@@ -83,13 +85,7 @@ def parse_iso(text: Any, where: str) -> float:
     """An ISO-8601 date-time from a request (``Z`` or offset; naive means UTC) as Unix seconds, else 001."""
     if not isinstance(text, str):
         raise bad_request(f"{where} must be an ISO-8601 date-time string")
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_iso_datetime(text).timestamp()
     except ValueError:
         raise bad_request(f"{where} is not an ISO-8601 date-time: {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()

@@ -107,8 +107,26 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _kill_leftover_processes() -> Iterator[None]:
+    """Whatever a test started and did not see end is killed when it ends, passed or failed (a failing test
+    must never leave a server or a watch burning CPU)."""
+    yield
+    while _SPAWNED:
+        proc = _SPAWNED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait()
+
+
 def spawn(*argv: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "calypso_async.cli", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -116,6 +134,8 @@ def spawn(*argv: str, env: dict[str, str] | None = None, **kwargs: Any) -> subpr
         cwd=REPO,
         **kwargs,
     )
+    _SPAWNED.append(proc)
+    return proc
 
 
 def read_until(proc: subprocess.Popen[bytes], marker: str, *, timeout: float = 20.0) -> str:

@@ -8,6 +8,7 @@ fast.
 from __future__ import annotations
 
 import io
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -123,10 +124,14 @@ def test_watch_on_a_terminal_redraws_the_table(env: FakeCalypso, monkeypatch: py
     script_account_get(monkeypatch, {(env.account_id, 2): set_balance("BTC", "0.5")})
     screen = _Terminal()
     monkeypatch.setattr(sys, "stdout", screen)
+    monkeypatch.setenv("COLUMNS", "200")  # no line wraps: one terminal row per line
     code = main(["balances", "--watch", "--interval", "0.05", "--max-changes", "1", "--currency", "BTC"])
     assert code == 0
-    frames = screen.getvalue().split("\x1b[H\x1b[2J")[1:]  # home + clear before every frame
+    text = screen.getvalue()
+    frames = re.split(r"\r\x1b\[\d+A\x1b\[J", text)  # up over the previous frame, clear below, redraw
     assert len(frames) == 2
+    assert "\x1b[2J" not in text and "\x1b[H" not in text  # the screen is never cleared
+    assert int(re.findall(r"\x1b\[(\d+)A", text)[0]) == len(frames[0].splitlines())
     assert frames[0].splitlines()[1].split() == ["BTC", "1", "-"]
     assert frames[1].splitlines()[1].split() == ["BTC", "0.5", "-0.5"]
     assert "1 change(s)" in frames[1] and "Ctrl-C to stop" in frames[1]

@@ -1,0 +1,45 @@
+"""One ISO-8601 date-time parser, identical on every supported Python.
+
+Why not ``datetime.fromisoformat``: before 3.11 it accepts only 0, 3 or 6 fractional digits and no ``Z``, so a
+webhook's ``2025-03-01T10:00:00.12345Z`` would parse on 3.12 and fail on 3.10. This parser accepts what the API
+and its webhooks send on every version: a date, optionally ``T`` (or a space) and a time with 1-9 fractional
+digits (truncated to microseconds), and ``Z`` or a ``±HH:MM``/``±HHMM``/``±HH`` offset; naive means UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+__all__ = ["parse_iso_datetime"]
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?",
+    re.ASCII,
+)
+
+
+def parse_iso_datetime(text: str) -> datetime:
+    """An aware ``datetime`` from ISO-8601 text; ``ValueError`` when it is not one.
+
+    >>> parse_iso_datetime("2025-03-01T10:00:00.12345Z").isoformat()
+    '2025-03-01T10:00:00.123450+00:00'
+    """
+    match = _ISO.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not an ISO-8601 date-time: {text[:64]!r}")
+    year, month, day, hour, minute, second, fraction, _zulu, sign, off_h, off_m = match.groups()
+    tz = timezone.utc
+    if sign is not None:
+        hours, minutes = int(off_h), int(off_m or 0)
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"UTC offset out of range: {text[:64]!r}")
+        offset = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-offset if sign == "-" else offset)
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    # datetime() itself checks the calendar (month 13, 30 February, hour 24) and raises ValueError.
+    return datetime(
+        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tzinfo=tz
+    )
