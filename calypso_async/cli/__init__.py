@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .._version import __version__
 from . import account, completion, demo, exchange, fake_server, invoices, payouts, purse, raw, webhooks
@@ -110,13 +110,18 @@ def _discard_stdout() -> None:
         pass
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns its exit code (never raises, except for ``SystemExit`` from ``--help``)."""
+def main(argv: Sequence[str] | None = None, *, demo_then: Callable[[], None] | None = None) -> int:
+    """Run one command; returns its exit code (never raises, except for ``SystemExit`` from ``--help``).
+
+    ``demo_then`` runs after the async part of ``calypso demo``: the installed command passes the sync
+    facade's turn (``calypso_sync.cli``), since this package never imports the sync one.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:  # --help, --version (0) and usage errors (2): argparse has printed them
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.demo_then = demo_then
     debug = bool(getattr(args, "debug", False))
     restore = configure_logging(debug, sys.stderr)
     try:

@@ -1,7 +1,8 @@
 """``calypso demo``: the README's tour of the main flows against the embedded fake server.
 
-Why a command: it is the quickest proof that an installation works — no credentials, no network — and it is
-the same tour as ``python -m calypso_sync.demo``: :mod:`calypso_async.demo`'s async flows, then the sync facade.
+Why a command: it is the quickest proof that an installation works — no credentials, no network. The async
+package knows nothing of the sync one, so the installed ``calypso`` command (``calypso_sync.cli``) hands the sync
+facade's turn in as ``main(demo_then=...)``; ``python -m calypso_async.cli demo`` runs the async tour alone.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ __all__ = ["register"]
 
 
 def _demo(ctx: Context) -> int:
-    # The CLI is the layer that may use both packages: the async tour, then calypso_sync's turn.
-    from calypso_sync import demo
+    from .. import demo
 
     ctx.stdout.flush()
-    demo.main()
+    demo.main(then=getattr(ctx.args, "demo_then", None))
     return EXIT_OK
 
 

@@ -125,9 +125,11 @@ def _kill_leftover_processes() -> Iterator[None]:
         proc.wait()
 
 
-def spawn(*argv: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
+def spawn(
+    *argv: str, env: dict[str, str] | None = None, module: str = "calypso_async.cli", **kwargs: Any
+) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "calypso_async.cli", *argv],
+        [sys.executable, "-m", module, *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env if env is not None else cli_env(),

@@ -19,6 +19,13 @@ from calypso_async.testing import FakeCalypso
 from .conftest import REPO, Cli, cli_env, finish, read_until, spawn
 
 
+def test_installed_command_adds_the_sync_turn_to_the_demo() -> None:
+    code, out, err = finish(spawn("demo", module="calypso_sync.cli"), timeout=60)
+    assert code == 0, err
+    assert "== The same from sync code (calypso_sync)" in out
+    assert out.index("== Clock:") < out.index("== The same from sync code") < out.index("Done. Every request")
+
+
 def test_demo_runs_the_tour() -> None:
     code, out, err = finish(spawn("demo"), timeout=40)
     assert code == 0, err
