@@ -33,14 +33,19 @@ from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._poller import (
+    from .poller import (
         AccountSnapshot,
         BalanceChange,
         BalancePoller,
         ManualClock,
+        MemoryStore,
         PollerEvent,
+        PollerOptions,
         PollError,
         PollerStats,
+        SnapshotStore,
+        SnapshotStoreError,
+        SQLiteStore,
     )
     from .webhooks import (
         WebhookEvent,
@@ -52,13 +57,18 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    "BalancePoller": "_poller",
-    "BalanceChange": "_poller",
-    "PollError": "_poller",
-    "PollerEvent": "_poller",
-    "AccountSnapshot": "_poller",
-    "PollerStats": "_poller",
-    "ManualClock": "_poller",
+    "BalancePoller": "poller",
+    "BalanceChange": "poller",
+    "PollError": "poller",
+    "PollerEvent": "poller",
+    "AccountSnapshot": "poller",
+    "PollerStats": "poller",
+    "ManualClock": "poller",
+    "PollerOptions": "poller",
+    "SnapshotStore": "poller",
+    "SnapshotStoreError": "poller",
+    "MemoryStore": "poller",
+    "SQLiteStore": "poller",
 
     "WebhookEvent": "webhooks",
     "construct_event": "webhooks",
@@ -100,19 +110,24 @@ __all__ = [
     "InvalidResponseError",
     "InvalidTimestampError",
     "ManualClock",
+    "MemoryStore",
     "Model",
     "NotFoundError",
     "OpenEnum",
     "OutcomeUnknownError",
     "PollError",
     "PollerEvent",
+    "PollerOptions",
     "PollerStats",
     "RateLimitError",
     "Request",
     "Response",
     "RetryPolicy",
+    "SQLiteStore",
     "ServerClock",
     "ServerError",
+    "SnapshotStore",
+    "SnapshotStoreError",
     "StructureError",
     "SyncFacadeError",
     "WebhookEvent",

@@ -23,7 +23,7 @@ from calypso_async.testing import FakeCalypso
 try:
     from calypso_async import BalanceChange, BalancePoller, PollError
 except ImportError:  # older calypso_async without the top-level export
-    from calypso_async._poller import BalanceChange, BalancePoller, PollError
+    from calypso_async.poller import BalanceChange, BalancePoller, PollError
 
 MISSING = "0x" + "0" * 40
 

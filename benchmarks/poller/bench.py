@@ -1,4 +1,4 @@
-"""Rounds of 10,000 accounts through :class:`~calypso_async._poller.BalancePoller` against a 50 ms server.
+"""Rounds of 10,000 accounts through :class:`~calypso_async.poller.BalancePoller` against a 50 ms server.
 
 Why rounds against a latency bound: with concurrency ``c`` and server latency ``L``, ``n`` polls cannot take
 less than ``n * L / c`` (10,000 x 50 ms / 200 = 2.5 s). The ratio of the measured round to that bound is what
@@ -172,7 +172,7 @@ async def baseline(base_url: str, accounts: int, concurrency: int, rounds: int) 
 
 async def measure(base_url: str, accounts: int, concurrency: int, latency: float, rounds: int) -> PollerResult:
     from calypso_async import AiohttpTransport, AsyncCalypso
-    from calypso_async._poller import BalancePoller
+    from calypso_async.poller import BalancePoller
 
     result = PollerResult(accounts, concurrency, latency, accounts * latency / concurrency)
     result.load_before = os.getloadavg()[0]

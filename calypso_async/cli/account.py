@@ -3,7 +3,7 @@
 Why ``whoami`` first: the first thing to check with new keys is which user, company and accounts they reach,
 and where the CLI took them from (environment or which profile) — shown with the API key masked, never the
 secret. ``balances`` is the everyday read; ``--watch`` turns it into a live table driven by the SDK's
-:class:`~calypso_async._poller.BalancePoller` (Calypso has no balance webhook, so polling is how money arriving
+:class:`~calypso_async.poller.BalancePoller` (Calypso has no balance webhook, so polling is how money arriving
 is noticed), and ``--max-changes 1`` makes "wait until the deposit lands" a one-liner for scripts.
 """
 
@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from .._client import AsyncCalypso
-from .._poller import BalanceChange, BalancePoller, PollError
 from ..models import AccountResponseDTO
+from ..poller import BalanceChange, BalancePoller, PollError
 from ._base import EXIT_OK, Context, describe_error, non_negative_int, positive_float
 from ._output import dumps_json_line, format_amount, render_table
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from calypso_async import AiohttpTransport, AsyncCalypso, Request, Response
-from calypso_async._poller import BalanceChange, BalancePoller, ManualClock, PollerEvent, PollError
+from calypso_async.poller import BalanceChange, BalancePoller, ManualClock, PollerEvent, PollError
 from calypso_async.testing import FakeCalypso
 from calypso_async.testing._state import Account
 

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "poller.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text("utf-8"), flags=re.S)
-POLLER_MODULES = {"calypso_async": "calypso_async._poller", "calypso_sync": "calypso_sync._poller"}
+POLLER_MODULES = {"calypso_async": "calypso_async.poller", "calypso_sync": "calypso_sync._poller"}
 
 
 def test_doc_covers_async_sync_testing_and_options() -> None:
@@ -54,7 +54,7 @@ def test_imported_calypso_names_exist() -> None:
 def test_every_option_in_the_table_is_a_real_argument() -> None:
     import inspect
 
-    from calypso_async._poller import BalancePoller
+    from calypso_async.poller import BalancePoller
 
     table = DOC.read_text("utf-8").split("## All options", 1)[1].split("\n## ", 1)[0]
     names = {n for row in re.findall(r"^\| `([^|]+)` \|", table, flags=re.M) for n in re.findall(r"[a-z_]+", row)}

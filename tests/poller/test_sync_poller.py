@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from calypso_async import NotFoundError
-from calypso_async._poller import BalanceChange, ManualClock, PollError
+from calypso_async.poller import BalanceChange, ManualClock, PollError
 from calypso_async.testing import FakeCalypso
 from calypso_sync import Calypso
 from calypso_sync._base import SyncClient, SyncResource
