@@ -59,7 +59,7 @@ from calypso_async.webhooks import WebhookEvent, construct_event, dedup_key, han
 from . import models as models
 from . import resources as resources
 from ._generated import Calypso
-from ._poller import BalancePoller
+from ._poller import BalancePoller, MemoryStore, PollerOptions, SnapshotStore, SnapshotStoreError, SQLiteStore
 from ._portal import SyncIterator
 
 __all__ = [
@@ -76,14 +76,19 @@ __all__ = [
     "DuplicateIdempotencyKeyError",
     "InvalidResponseError",
     "InvalidTimestampError",
+    "MemoryStore",
     "Model",
     "NotFoundError",
     "OpenEnum",
     "OutcomeUnknownError",
+    "PollerOptions",
     "RateLimitError",
     "RetryPolicy",
+    "SQLiteStore",
     "ServerClock",
     "ServerError",
+    "SnapshotStore",
+    "SnapshotStoreError",
     "StructureError",
     "SyncFacadeError",
     "SyncIterator",

@@ -37,13 +37,27 @@ from calypso_async.poller import (
     PollError,
     PollerStats,
     SnapshotStore,
+    SnapshotStoreError,
+    SQLiteStore,
 )
 from calypso_async.poller import BalancePoller as AsyncBalancePoller
 
 from ._base import SyncClient
 from ._portal import PORTAL, Portal, SyncIterator
 
-__all__ = ["AccountSnapshot", "BalanceChange", "BalancePoller", "PollError", "PollerEvent", "PollerStats"]
+__all__ = [
+    "AccountSnapshot",
+    "BalanceChange",
+    "BalancePoller",
+    "MemoryStore",
+    "PollError",
+    "PollerEvent",
+    "PollerOptions",
+    "PollerStats",
+    "SQLiteStore",
+    "SnapshotStore",
+    "SnapshotStoreError",
+]
 
 T = TypeVar("T")
 

@@ -40,13 +40,16 @@ def change_key(account: str, version: int, currency: str, previous: Decimal | No
     return blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def error_key(account: str, version: int, failures: int) -> str:
-    """The ``dedup_key`` of a :class:`PollError`: the account, its snapshot version and its failure count.
+def error_key(account: str, version: int, failures: int, at: float) -> str:
+    """The ``dedup_key`` of a :class:`PollError`: the account, its snapshot version, failure count and time.
 
-    >>> len(error_key("0xabc", 0, 1))
+    >>> len(error_key("0xabc", 0, 1, 1_700_000_000.0))
     32
+
+    Failures are not stored, so they are never reported twice; the key only tells two of them apart.
     """
-    return blake2b(f"{account}\x00{version}\x00error\x00{failures}".encode(), digest_size=16).hexdigest()
+    text = f"{account}\x00{version}\x00error\x00{failures}\x00{at!r}"
+    return blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @attrs.frozen(slots=True)

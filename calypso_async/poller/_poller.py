@@ -425,6 +425,19 @@ class BalancePoller:
         finally:
             self._flusher = None
 
+    async def flush(self) -> None:
+        """Write every delivered change (and baseline) to the store now, instead of in the background.
+
+        >>> await poller.flush()  # doctest: +SKIP
+
+        :meth:`stop` does this too; tests use it to know what the store holds.
+        """
+        flusher = self._flusher
+        if flusher is not None:
+            await asyncio.gather(flusher, return_exceptions=True)
+        if self._store_open:
+            await self._flush()
+
     async def _flush(self) -> None:
         while self._dirty:
             batch, self._dirty = self._dirty, {}
@@ -884,8 +897,9 @@ class BalancePoller:
             return
         if not self._stopping:
             self._push(watch, now + retry_in)
-        key = error_key(watch.account, watch.version, watch.failures)
-        event = PollError(watch.account, exc, watch.failures, retry_in, _utc(self._clock.time()), key)
+        wall = self._clock.time()
+        key = error_key(watch.account, watch.version, watch.failures, wall)
+        event = PollError(watch.account, exc, watch.failures, retry_in, _utc(wall), key)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "poller: %s failed (%s: %s), failure %d, next poll in %.1f s",
