@@ -84,7 +84,7 @@ async def test_writes_happen_only_when_something_changed(many: FakeCalypso, tmp_
     store = CountingStore(tmp_path / "balances.db")
     accounts = many.accounts
     async with many.client() as client:
-        poller, recorder = restart(client, accounts, store)
+        poller, _ = restart(client, accounts, store)
         async with poller:
             await poller.advance(10)
             await poller.flush()
