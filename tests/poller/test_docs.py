@@ -1,7 +1,6 @@
 """docs/poller.md: every Python example compiles, and every name it imports from calypso exists.
 
-Until the top-level exports land, a name missing from ``calypso_async`` / ``calypso_sync`` must at least exist in
-the poller module it will be exported from.
+A name missing from ``calypso_async`` / ``calypso_sync`` must at least exist in the poller package.
 """
 
 from __future__ import annotations
@@ -28,6 +27,12 @@ def test_doc_covers_async_sync_testing_and_options() -> None:
         "## Observability",
         "## Testing",
         "## All options",
+        "## Snapshots that survive restarts",
+        "### Delivery guarantee",
+        "### Your own store",
+        "## Sharding",
+        "### Deployment recipe: systemd",
+        "### Deployment recipe: Kubernetes StatefulSet",
     ):
         assert heading in text
     assert len(BLOCKS) >= 5
