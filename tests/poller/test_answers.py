@@ -67,3 +67,39 @@ async def test_an_empty_list_is_a_readable_answer() -> None:
     finally:
         await client.aclose()
     assert sorted((c.currency, c.new) for c in recorder.changes) == [("BTC", None), ("ETH", None)]
+
+
+async def test_amounts_as_strings_and_integers_are_read_like_the_model_reads_them() -> None:
+    answers = [
+        b'{"balances":[{"currency":"BTC","amount":"1.50"},{"currency":"ETH","amount":100}]}',
+        b'{"balances":[{"currency":"BTC","amount":1.5},{"currency":"ETH","amount":"100.0"}]}',
+        b'{"balances":[{"currency":"BTC","amount":1.5},{"currency":"ETH","amount":1e9999}]}',
+    ]
+    canned = ScriptedTransport(lambda request: Response(200, {}, answers.pop(0)))
+    recorder = Recorder()
+    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
+    poller = BalancePoller(
+        client, ["0xa"], interval=10, jitter=0.0, clock=ManualClock(), on_change=recorder, on_error=recorder
+    )
+    try:
+        async with poller:
+            await poller.advance(10)
+            await poller.advance(10)  # numerically the same: no change
+            await poller.advance(10)  # an absurd exponent: refused, not expanded
+    finally:
+        await client.aclose()
+    assert recorder.changes == []
+    assert [type(e.error) for e in recorder.errors] == [InvalidResponseError]
+
+
+async def test_errors_name_the_account_get_operation() -> None:
+    canned = ScriptedTransport(lambda request: Response(404, {}, b'{"errorCode":"004","message":"not found"}'))
+    recorder = Recorder()
+    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
+    poller = BalancePoller(client, ["0xa"], interval=10, clock=ManualClock(), on_error=recorder)
+    try:
+        async with poller:
+            await poller.advance(10)
+    finally:
+        await client.aclose()
+    assert [e.error.operation for e in recorder.errors] == ["account.get"]  # type: ignore[attr-defined]
