@@ -190,6 +190,8 @@ class BalancePoller:
 
         self._stored: dict[str, StoredSnapshot] = {}
         """Snapshots loaded from the store for accounts not watched (yet): applied when they are added."""
+        self._retired: dict[str, int] = {}
+        """Last version of each removed account (a re-added one goes on from there)."""
         self._store_open = False
         self._dirty: dict[str, StoredSnapshot] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -250,6 +252,11 @@ class BalancePoller:
             watch = _Watch(account, use, every)
             if stored:
                 self._resume(watch, stored.pop(account, None))
+            retired = self._retired.pop(account, None)
+            if retired is not None:
+                # Watched before: a new baseline, but versions go on, so no dedup_key is ever given twice.
+                watch.stored_version = retired
+                watch.version = retired + 1
             self._watches[account] = watch
             self._push(watch, now + spread * rng())
             added += 1
@@ -270,6 +277,7 @@ class BalancePoller:
             watch = self._watches.pop(account, None)
             if watch is not None:
                 watch.active = False
+                self._retired[account] = max(watch.version, watch.stored_version)
                 removed += 1
         return removed
 

@@ -253,3 +253,22 @@ async def test_the_same_memory_store_resumes_a_later_poller(many: FakeCalypso) -
             await poller.advance(10)
     assert [(c.account, c.previous, c.new) for c in second.changes] == [(accounts[2], Decimal(1), Decimal("0.5"))]
     assert len(store) == 5
+
+
+async def test_an_account_removed_and_added_again_never_repeats_a_key(many: FakeCalypso) -> None:
+    account = many.accounts[-1]
+    async with many.client() as client:
+        poller, recorder = restart(client, [account], MemoryStore())
+        async with poller:
+            await poller.advance(10)
+            many.set_balance(account, "BTC", Decimal("5"))
+            await poller.advance(10)  # 1 -> 5
+            poller.remove(account)
+            many.set_balance(account, "BTC", Decimal("1"))
+            poller.add(account)
+            await poller.advance(10)  # a new baseline at 1
+            many.set_balance(account, "BTC", Decimal("5"))
+            await poller.advance(10)  # 1 -> 5 again: a new deposit, a new key
+    first, second = recorder.changes
+    assert (first.previous, first.new) == (second.previous, second.new) == (Decimal(1), Decimal(5))
+    assert first.dedup_key != second.dedup_key
