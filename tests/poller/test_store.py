@@ -32,6 +32,8 @@ async def many() -> Any:
 
 def restart(client: AsyncCalypso, accounts: Sequence[str], store: Any, **kw: Any) -> tuple[BalancePoller, Recorder]:
     recorder = Recorder()
+    kw.setdefault("first_poll_spread", 0.0)  # every account due at once: advance(10) polls each exactly once
+    kw.setdefault("jitter", 0.0)
     poller = BalancePoller(
         client, accounts, interval=10, clock=ManualClock(), store=store, on_change=recorder, on_error=recorder, **kw
     )
@@ -154,7 +156,9 @@ async def test_a_change_is_stored_only_once_the_stream_reader_asks_for_the_next_
     account = many.accounts[-1]
     store = MemoryStore()
     async with many.client() as client:
-        poller = BalancePoller(client, [account], interval=10, clock=ManualClock(), store=store)
+        poller = BalancePoller(
+            client, [account], interval=10, jitter=0, first_poll_spread=0, clock=ManualClock(), store=store
+        )
         async with poller:
             stream = poller.events()
             await poller.advance(10)
@@ -180,7 +184,16 @@ async def test_a_failing_callback_leaves_the_change_unstored(many: FakeCalypso) 
         raise RuntimeError("ledger down")
 
     async with many.client() as client:
-        poller = BalancePoller(client, [account], interval=10, clock=ManualClock(), store=store, on_change=broken)
+        poller = BalancePoller(
+            client,
+            [account],
+            interval=10,
+            jitter=0,
+            first_poll_spread=0,
+            clock=ManualClock(),
+            store=store,
+            on_change=broken,
+        )
         async with poller:
             await poller.advance(10)
             many.set_balance(account, "BTC", Decimal("9"))
