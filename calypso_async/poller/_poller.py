@@ -405,7 +405,7 @@ class BalancePoller:
         await store.open()
         self._store_open = True
         try:
-            loaded = dict(await store.load())
+            loaded = await store.load()
         except BaseException:
             self._store_open = False
             await store.close()
