@@ -983,13 +983,13 @@ def _unchanged(previous: dict[str, Decimal], answer: Any) -> bool:
     items = answer.get("balances")
     if type(items) is not list or len(items) != len(previous):
         return False
-    get = previous.get
-    for item in items:
-        if type(item) is not dict:
-            return False
-        amount = item.get("amount")
-        if type(amount) is not Decimal or get(item.get("currency")) != amount:  # type: ignore[arg-type]
-            return False
+    try:
+        for item in items:
+            amount = item["amount"]
+            if type(amount) is not Decimal or previous[item["currency"]] != amount:
+                return False
+    except (KeyError, TypeError):  # an entry that is not an object, lacks a key, or has an odd currency
+        return False
     return True
 
 
