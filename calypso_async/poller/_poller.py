@@ -59,6 +59,8 @@ logger = logging.getLogger("calypso.poller")
 
 _ZERO = Decimal(0)
 _ACCOUNT_PATH = "/api/v1/account"
+_FLUSH_DELAY = 0.05
+"""Seconds (loop time) the first snapshot waits for others to join its batch before the store writes them."""
 _EARLY = 0.001
 """Seconds: polls due this soon are dispatched now (saves a scheduler wake-up per poll under load)."""
 
@@ -194,6 +196,7 @@ class BalancePoller:
         """Last version of each removed account (a re-added one goes on from there)."""
         self._store_open = False
         self._dirty: dict[str, StoredSnapshot] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._flusher: asyncio.Task[None] | None = None
         """The task writing the current batch, if any (started on demand, so an idle poller has none)."""
 
@@ -426,8 +429,17 @@ class BalancePoller:
             return
         watch.stored_version = snapshot.version
         self._dirty[snapshot.account] = snapshot
-        if self._flusher is None and self._idle is not None:
-            # One writer at a time: what changes while it writes goes into its next batch.
+        self._plan_flush()
+
+    def _plan_flush(self) -> None:
+        # Batches: the first snapshot handed over starts a short timer, everything that comes until it fires is
+        # written together; one writer at a time, and what arrives while it writes waits for the next batch.
+        if self._flusher is None and self._flush_timer is None and self._idle is not None:
+            self._flush_timer = asyncio.get_running_loop().call_later(_FLUSH_DELAY, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._flush_timer = None
+        if self._flusher is None and self._store_open:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_soon(), name="calypso-poller-store")
 
     async def _flush_soon(self) -> None:
@@ -435,6 +447,13 @@ class BalancePoller:
             await self._flush()
         finally:
             self._flusher = None
+            if self._dirty and self._store_open:
+                self._plan_flush()
+
+    def _cancel_flush_timer(self) -> None:
+        timer, self._flush_timer = self._flush_timer, None
+        if timer is not None:
+            timer.cancel()
 
     async def flush(self) -> None:
         """Write every delivered change (and baseline) to the store now, instead of in the background.
@@ -443,6 +462,7 @@ class BalancePoller:
 
         :meth:`stop` does this too; tests use it to know what the store holds.
         """
+        self._cancel_flush_timer()
         flusher = self._flusher
         if flusher is not None:
             await asyncio.gather(flusher, return_exceptions=True)
@@ -548,6 +568,7 @@ class BalancePoller:
 
     async def _close_store(self) -> None:
         """Write what is left, then close the store (acknowledgements after this are not stored)."""
+        self._cancel_flush_timer()
         flusher = self._flusher
         if flusher is not None:
             await asyncio.gather(flusher, return_exceptions=True)  # a batch being written finishes
