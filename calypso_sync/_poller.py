@@ -266,7 +266,7 @@ class BalancePoller:
             if stream is not None:
                 thread = threading.Thread(
                     target=self._dispatch_all,
-                    args=(self._portal.iterate(stream),),
+                    args=(self._portal.iterate(stream), stream),
                     name="calypso-poller-callbacks",
                     daemon=True,
                 )
@@ -297,14 +297,15 @@ class BalancePoller:
         On Ctrl-C the poller is stopped gracefully, then ``KeyboardInterrupt`` is raised on.
         """
         self._inline = True
-        events = self.events()
+        stream = self._subscribe()
+        events = self._portal.iterate(stream)
         try:
             self.start()
         except BaseException:
             events.close()
             raise
         try:
-            self._dispatch_all(events)
+            self._dispatch_all(events, stream)
         finally:
             events.close()
             self.stop()
@@ -325,7 +326,7 @@ class BalancePoller:
         size = self._max_pending if maxsize is None else maxsize
         return self._on_loop(lambda p: p.events(size))
 
-    def _dispatch_all(self, events: Iterator[PollerEvent]) -> None:
+    def _dispatch_all(self, events: Iterator[PollerEvent], stream: EventStream) -> None:
         with _closing(events):
             for event in events:
                 try:
@@ -336,6 +337,8 @@ class BalancePoller:
                         self.on_error(event)
                 except Exception:
                     self._poller._callback_failed(event)
+                    # Not delivered: its change stays unstored, so a restart reports it again.
+                    self._on_loop(lambda p: stream._undeliver())
 
     def __enter__(self) -> BalancePoller:
         self.start()

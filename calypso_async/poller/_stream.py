@@ -77,6 +77,10 @@ class EventStream:
             self._handed = None
             ack()
 
+    def _undeliver(self) -> None:
+        """The event last handed out was not delivered after all (a sync callback raised): never acknowledge it."""
+        self._handed = None
+
     def __aiter__(self) -> EventStream:
         return self
 
