@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
     from . import models as models
     from . import resources as resources
-    from ._poller import BalancePoller
+    from ._poller import BalancePoller, MemoryStore, PollerOptions, SnapshotStore, SnapshotStoreError, SQLiteStore
 
 _LAZY = {
     "Model": "calypso_async",
@@ -80,6 +80,11 @@ _LAZY = {
     "handle_webhook": "calypso_async.webhooks",
     "verify_signature": "calypso_async.webhooks",
     "BalancePoller": "calypso_sync._poller",
+    "MemoryStore": "calypso_sync._poller",
+    "PollerOptions": "calypso_sync._poller",
+    "SnapshotStore": "calypso_sync._poller",
+    "SnapshotStoreError": "calypso_sync._poller",
+    "SQLiteStore": "calypso_sync._poller",
 }
 
 
@@ -118,15 +123,20 @@ __all__ = [
     "HookEvent",
     "InvalidResponseError",
     "InvalidTimestampError",
+    "MemoryStore",
     "Model",
     "NotFoundError",
     "OpenEnum",
     "OutcomeUnknownError",
+    "PollerOptions",
     "RateLimitError",
     "RawResponse",
     "RetryPolicy",
+    "SQLiteStore",
     "ServerClock",
     "ServerError",
+    "SnapshotStore",
+    "SnapshotStoreError",
     "StructureError",
     "SyncFacadeError",
     "SyncIterator",

@@ -5,7 +5,7 @@
 ...         print(event)
 
 Why a wrapper and not a second poller: the scheduling, backoff, backpressure and change detection are those of
-:class:`calypso_async._poller.BalancePoller`, running on the facade's private loop (``_portal.py``) next to the
+:class:`calypso_async.BalancePoller`, running on the facade's private loop (``_portal.py``) next to the
 sync clients' own ``AsyncCalypso``. What this module adds is only what sync code needs:
 
 * every operation is one ``portal.run`` (the async poller is not thread-safe, so it is only ever touched on the
@@ -20,26 +20,44 @@ sync clients' own ``AsyncCalypso``. What this module adds is only what sync code
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
-from calypso_async._poller import (
+from calypso_async.poller import (
     AccountSnapshot,
     BalanceChange,
     EventStream,
+    MemoryStore,
+    PollerClock,
     PollerEvent,
+    PollerOptions,
     PollError,
     PollerStats,
-    logger,
+    SnapshotStore,
+    SnapshotStoreError,
+    SQLiteStore,
 )
-from calypso_async._poller import BalancePoller as AsyncBalancePoller
+from calypso_async.poller import BalancePoller as AsyncBalancePoller
 
 from ._base import SyncClient
 from ._portal import PORTAL, Portal, SyncIterator
 
-__all__ = ["AccountSnapshot", "BalanceChange", "BalancePoller", "PollError", "PollerEvent", "PollerStats"]
+__all__ = [
+    "AccountSnapshot",
+    "BalanceChange",
+    "BalancePoller",
+    "MemoryStore",
+    "PollError",
+    "PollerEvent",
+    "PollerOptions",
+    "PollerStats",
+    "SQLiteStore",
+    "SnapshotStore",
+    "SnapshotStoreError",
+]
 
 T = TypeVar("T")
 
@@ -58,9 +76,10 @@ class BalancePoller:
     * ``poller.start()`` ... ``poller.stop()``: runs in the background; callbacks are called from one
       dispatcher thread.
 
-    ``client`` is a :class:`calypso_sync.Calypso`; other keyword options (``interval``, ``concurrency``,
-    ``timeout``, ``jitter``, ``max_backoff``, ``emit_initial`` ...) are those of
-    :class:`calypso_async._poller.BalancePoller`.
+    ``client`` is a :class:`calypso_sync.Calypso`; the options (``interval``, ``concurrency``, ``timeout``,
+    ``shard`` ..., or one ``options=PollerOptions(...)``), ``store`` and ``clock`` are those of
+    :class:`calypso_async.BalancePoller`. Built before ``os.fork()``, it works in the child too: there it
+    starts afresh (same accounts, not started) on the child's own loop and client.
     """
 
     def __init__(
@@ -68,25 +87,90 @@ class BalancePoller:
         client: SyncClient | None = None,
         accounts: Iterable[str] = (),
         *,
+        options: PollerOptions | None = None,
+        interval: float = 30.0,
+        concurrency: int = 32,
+        timeout: float = 10.0,
+        jitter: float = 0.1,
+        first_poll_spread: float | None = None,
+        max_backoff: float = 600.0,
+        emit_initial: bool = False,
+        absent_is_zero: bool = True,
         on_change: Callable[[BalanceChange], object] | None = None,
         on_error: Callable[[PollError], object] | None = None,
+        rate_limit_pause: float = 1.0,
+        server_error_burst: int = 5,
+        server_error_pause: float = 1.0,
+        max_pause: float = 60.0,
+        max_slowdown: float = 32.0,
+        recovery_half_life: float = 10.0,
+        shard: tuple[int, int] | str | None = None,
+        store: SnapshotStore | None = None,
+        clock: PollerClock | None = None,
+        rng: random.Random | None = None,
         max_pending_events: int = 10_000,
-        **options: Any,
     ) -> None:
+        self.options = PollerOptions.merge(
+            options,
+            interval=interval,
+            concurrency=concurrency,
+            timeout=timeout,
+            jitter=jitter,
+            first_poll_spread=first_poll_spread,
+            max_backoff=max_backoff,
+            emit_initial=emit_initial,
+            absent_is_zero=absent_is_zero,
+            rate_limit_pause=rate_limit_pause,
+            server_error_burst=server_error_burst,
+            server_error_pause=server_error_pause,
+            max_pause=max_pause,
+            max_slowdown=max_slowdown,
+            recovery_half_life=recovery_half_life,
+            shard=shard,
+        )
+        """The options in force (a frozen :class:`PollerOptions`)."""
         self._portal: Portal = client._portal if client is not None else PORTAL
+        self._client = client
         self.on_change = on_change
         self.on_error = on_error
+        self._store = store
+        self._clock = clock
+        self._rng = rng
         self._max_pending = max_pending_events
+        self._added: dict[str, tuple[SyncClient | None, float | None]] = {}
+        """Accounts added with their own client or interval: what a fork child needs to rebuild the poller."""
+        self._generation = self._portal.generation
+        self._build(accounts)
+
+    def _build(self, accounts: Iterable[str]) -> None:
         self._lock = threading.Lock()
         self._dispatcher: threading.Thread | None = None
         self._inline = False
-        inner = client._inner() if client is not None else None
+        inner = self._client._inner() if self._client is not None else None
         # Built here (it needs no loop); from now on it is only touched on the portal's loop thread.
-        self._poller = AsyncBalancePoller(inner, accounts, **options)
+        self._poller = AsyncBalancePoller(
+            inner, accounts, options=self.options, store=self._store, clock=self._clock, rng=self._rng
+        )
+        for account, (client, interval) in self._added.items():
+            if client is not None or interval is not None:
+                self._poller.add(account, client=client._inner() if client is not None else None, interval=interval)
+
+    def _current(self) -> AsyncBalancePoller:
+        """The async poller of this process: in a fork child, a new one (the parent's belongs to its loop)."""
+        generation = self._portal.generation
+        if generation != self._generation:
+            parent = self._poller
+            self._portal.orphan(parent)
+            store = self._store
+            if isinstance(store, MemoryStore):
+                self._store = store.copy()  # the parent's snapshots, in a store this process owns
+            self._generation = generation
+            self._build(parent.accounts)
+        return self._poller
 
     def _on_loop(self, fn: Callable[[AsyncBalancePoller], T]) -> T:
         """Run a quick synchronous operation of the async poller on its loop thread."""
-        poller = self._poller
+        poller = self._current()
 
         async def call() -> T:
             return fn(poller)
@@ -102,7 +186,11 @@ class BalancePoller:
         1
         """
         inner = client._inner() if client is not None else None
-        return self._on_loop(lambda p: p.add(*accounts, client=inner, interval=interval))
+        added = self._on_loop(lambda p: p.add(*accounts, client=inner, interval=interval))
+        if client is not None or interval is not None:
+            for account in accounts:
+                self._added[account] = (client, interval)
+        return added
 
     def remove(self, *accounts: str) -> int:
         """Stop watching ``accounts``; returns how many were watched.
@@ -110,6 +198,8 @@ class BalancePoller:
         >>> poller.remove("0xdef…")  # doctest: +SKIP
         1
         """
+        for account in accounts:
+            self._added.pop(account, None)
         return self._on_loop(lambda p: p.remove(*accounts))
 
     @property
@@ -159,7 +249,7 @@ class BalancePoller:
         >>> poller.running  # doctest: +SKIP
         True
         """
-        return self._poller.running
+        return self._current().running
 
     # ---------------------------------------------------------------------------------------- lifecycle
 
@@ -172,11 +262,11 @@ class BalancePoller:
             stream: EventStream | None = None
             if (self.on_change or self.on_error) and not self._inline:
                 stream = self._subscribe()
-            self._portal.run(self._poller.start())
+            self._portal.run(self._current().start())
             if stream is not None:
                 thread = threading.Thread(
                     target=self._dispatch_all,
-                    args=(self._portal.iterate(stream),),
+                    args=(self._portal.iterate(stream), stream),
                     name="calypso-poller-callbacks",
                     daemon=True,
                 )
@@ -188,13 +278,16 @@ class BalancePoller:
 
         >>> poller.stop()  # doctest: +SKIP
 
-        Returns once the poller's tasks have ended and the dispatcher thread (if any) has delivered the events
-        still queued (unless called from that thread, i.e. from a callback).
+        Returns once the poller's tasks have ended, the dispatcher thread (if any) has delivered the events
+        still queued (unless called from that thread, i.e. from a callback), and the store has been written and
+        closed.
         """
-        self._portal.run(self._poller.stop(timeout))
+        poller = self._current()
+        self._portal.run(poller._halt(timeout))
         dispatcher = self._dispatcher
         if dispatcher is not None and dispatcher is not threading.current_thread():
-            dispatcher.join()
+            dispatcher.join()  # the events still queued are delivered, so their changes get stored below
+        self._portal.run(poller._close_store())
 
     def run(self) -> None:
         """Start, then call ``on_change`` / ``on_error`` in this thread until :meth:`stop` or Ctrl-C.
@@ -204,14 +297,15 @@ class BalancePoller:
         On Ctrl-C the poller is stopped gracefully, then ``KeyboardInterrupt`` is raised on.
         """
         self._inline = True
-        events = self.events()
+        stream = self._subscribe()
+        events = self._portal.iterate(stream)
         try:
             self.start()
         except BaseException:
             events.close()
             raise
         try:
-            self._dispatch_all(events)
+            self._dispatch_all(events, stream)
         finally:
             events.close()
             self.stop()
@@ -232,7 +326,7 @@ class BalancePoller:
         size = self._max_pending if maxsize is None else maxsize
         return self._on_loop(lambda p: p.events(size))
 
-    def _dispatch_all(self, events: Iterator[PollerEvent]) -> None:
+    def _dispatch_all(self, events: Iterator[PollerEvent], stream: EventStream) -> None:
         with _closing(events):
             for event in events:
                 try:
@@ -242,8 +336,9 @@ class BalancePoller:
                     elif self.on_error is not None:
                         self.on_error(event)
                 except Exception:
-                    self._poller._callback_errors += 1  # only ever changed here when the callbacks are sync ones
-                    logger.exception("poller: %s callback failed for %r", type(event).__name__, event)
+                    self._poller._callback_failed(event)
+                    # Not delivered: its change stays unstored, so a restart reports it again.
+                    self._on_loop(lambda p: stream._undeliver())
 
     def __enter__(self) -> BalancePoller:
         self.start()
@@ -261,14 +356,14 @@ class BalancePoller:
 
         >>> poller.wait_idle()  # doctest: +SKIP
         """
-        self._portal.run(self._poller.wait_idle())
+        self._portal.run(self._current().wait_idle())
 
     def advance(self, seconds: float) -> None:
-        """With a :class:`~calypso_async._poller.ManualClock`: step time, letting due polls finish: for tests.
+        """With a :class:`~calypso_async.ManualClock`: step time, letting due polls finish: for tests.
 
         >>> poller.advance(30)  # doctest: +SKIP
         """
-        self._portal.run(self._poller.advance(seconds))
+        self._portal.run(self._current().advance(seconds))
 
     def __repr__(self) -> str:
         return repr(self._poller).replace("<BalancePoller", "<calypso_sync.BalancePoller", 1)

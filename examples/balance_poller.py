@@ -2,12 +2,15 @@
 
     python examples/balance_poller.py              # async API, runs 6 s (Ctrl-C stops it earlier)
     python examples/balance_poller.py --sync       # the same with calypso_sync, from plain blocking code
-    python examples/balance_poller.py --seconds 3 --interval 0.5
+    python examples/balance_poller.py --seconds 3 --interval 0.5 --accounts 200
+    python examples/balance_poller.py --store balances.db   # snapshots survive a restart: run it twice
 
-What happens: the poller watches the fake server's accounts plus one account that does not exist. A
-"customer" credits a random account now and then; each credit is reported once as a BalanceChange. The
-missing account fails with NotFoundError and is backed off (1 s, 2 s, 4 s ...) while the others keep their
-schedule. At the end the poller stops gracefully and prints its counters.
+What happens: the poller watches the fake server's accounts (``FakeCalypso(accounts=N)``) plus one account that
+does not exist. A "customer" credits a random account now and then; each credit is reported once as a
+BalanceChange. The missing account fails with NotFoundError and is backed off (1 s, 2 s, 4 s ...) while the
+others keep their schedule. At the end the poller stops gracefully and prints its counters. With ``--store``,
+the snapshots go to a SQLite file: a second run compares its first polls with them (the fake server starts
+afresh each run, so the credits of the previous run show up as changes back to the starting balances).
 """
 
 from __future__ import annotations
@@ -18,12 +21,8 @@ import random
 import threading
 from decimal import Decimal
 
+from calypso_async import BalanceChange, BalancePoller, PollError, SQLiteStore
 from calypso_async.testing import FakeCalypso
-
-try:
-    from calypso_async import BalanceChange, BalancePoller, PollError
-except ImportError:  # older calypso_async without the top-level export
-    from calypso_async._poller import BalanceChange, BalancePoller, PollError
 
 MISSING = "0x" + "0" * 40
 
@@ -49,10 +48,16 @@ def credit(server: FakeCalypso, rng: random.Random) -> None:
     server.set_balance(account, "USDT_TRX", server.balance(account, "USDT_TRX") + amount)
 
 
-async def main_async(seconds: float, interval: float) -> None:
+async def main_async(seconds: float, interval: float, accounts: int, store: str | None) -> None:
     rng = random.Random(1)
-    async with FakeCalypso() as server, server.client() as client:
-        poller = BalancePoller(client, [*server.accounts, MISSING], interval=interval, concurrency=8)
+    async with FakeCalypso(accounts=accounts) as server, server.client() as client:
+        poller = BalancePoller(
+            client,
+            [*server.accounts, MISSING],
+            interval=interval,
+            concurrency=8,
+            store=SQLiteStore(store) if store else None,
+        )
         async with poller:
             events = poller.events()
 
@@ -75,19 +80,21 @@ async def main_async(seconds: float, interval: float) -> None:
         print_summary(poller.stats(), poller.snapshot(server.accounts[0]))
 
 
-def main_sync(seconds: float, interval: float) -> None:
+def main_sync(seconds: float, interval: float, accounts: int, store: str | None) -> None:
+    from calypso_sync import BalancePoller as SyncBalancePoller
     from calypso_sync import Calypso
 
-    try:
-        from calypso_sync import BalancePoller as SyncBalancePoller
-    except ImportError:  # older calypso_sync without the top-level export
-        from calypso_sync._poller import BalancePoller as SyncBalancePoller
-
     rng = random.Random(1)
-    with FakeCalypso.run_in_thread() as server:
+    with FakeCalypso.run_in_thread(accounts=accounts) as server:
         with Calypso(server.api_key, server.secret_key, base_url=server.base_url) as client:
             poller = SyncBalancePoller(
-                client, [*server.accounts, MISSING], interval=interval, concurrency=8, on_change=show, on_error=show
+                client,
+                [*server.accounts, MISSING],
+                interval=interval,
+                concurrency=8,
+                on_change=show,
+                on_error=show,
+                store=SQLiteStore(store) if store else None,
             )
             done = threading.Event()
 
@@ -121,12 +128,14 @@ def main() -> None:
     parser.add_argument("--sync", action="store_true", help="use calypso_sync (blocking code) instead of asyncio")
     parser.add_argument("--seconds", type=float, default=6.0, help="how long to watch")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls of an account")
+    parser.add_argument("--accounts", type=int, default=20, help="accounts on the fake server")
+    parser.add_argument("--store", metavar="FILE", help="keep snapshots in this SQLite file (survives restarts)")
     args = parser.parse_args()
     if args.sync:
-        main_sync(args.seconds, args.interval)
+        main_sync(args.seconds, args.interval, args.accounts, args.store)
         return
     try:
-        asyncio.run(main_async(args.seconds, args.interval))
+        asyncio.run(main_async(args.seconds, args.interval, args.accounts, args.store))
     except KeyboardInterrupt:
         print("Ctrl-C: stopped")
 

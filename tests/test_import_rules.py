@@ -161,7 +161,7 @@ def test_importing_a_package_loads_no_model_resource_or_converter(package: str) 
     heavy = {
         m for m in loaded if m.startswith(("cattrs", "tenacity", "calypso_async.models.", "calypso_async.resources."))
     }
-    heavy |= {m for m in loaded if m in ("calypso_async._model", "calypso_async.webhooks", "calypso_async._poller")}
+    heavy |= {m for m in loaded if m in ("calypso_async._model", "calypso_async.webhooks", "calypso_async.poller")}
     assert not heavy
 
 
@@ -170,7 +170,7 @@ def test_cli_help_loads_no_model_or_converter() -> None:
         "import sys, contextlib, io\nsys.argv = ['calypso', '--help']\nfrom calypso_async.cli import main\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n    main()"
     )
-    assert not {m for m in loaded if m.startswith(("cattrs", "calypso_async.models.", "calypso_async._poller"))}
+    assert not {m for m in loaded if m.startswith(("cattrs", "calypso_async.models.", "calypso_async.poller"))}
 
 
 def test_a_resource_loads_only_its_own_module() -> None:

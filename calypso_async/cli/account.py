@@ -3,7 +3,7 @@
 Why ``whoami`` first: the first thing to check with new keys is which user, company and accounts they reach,
 and where the CLI took them from (environment or which profile) — shown with the API key masked, never the
 secret. ``balances`` is the everyday read; ``--watch`` turns it into a live table driven by the SDK's
-:class:`~calypso_async._poller.BalancePoller` (Calypso has no balance webhook, so polling is how money arriving
+:class:`~calypso_async.poller.BalancePoller` (Calypso has no balance webhook, so polling is how money arriving
 is noticed), and ``--max-changes 1`` makes "wait until the deposit lands" a one-liner for scripts.
 """
 
@@ -23,8 +23,8 @@ from ._base import EXIT_INTERRUPTED, EXIT_OK, Context, describe_error, non_negat
 from ._output import dumps_json_line, format_amount, render_table
 
 if TYPE_CHECKING:
-    from .._poller import BalanceChange, PollError
     from ..models import AccountResponseDTO
+    from ..poller import BalanceChange, PollError
 
 __all__ = ["register"]
 
@@ -297,7 +297,7 @@ def _watch(ctx: Context) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, on_signal, int(sig))
                 handled.append(int(sig))
-        from .._poller import BalancePoller, PollError  # loaded by --watch only, not by every command
+        from ..poller import BalancePoller, PollError  # loaded by --watch only, not by every command
 
         poller = BalancePoller(
             client,

@@ -42,7 +42,7 @@ from ._call import Call
 from ._errors import FakeArgumentError, FakeServerError, FakeServerStateError, UnknownObjectError
 from ._faults import Fault, FaultBook, drop_connection, send_truncated
 from ._http import Answer, ApiError, bad_request, http_date
-from ._state import State
+from ._state import Account, State
 from ._validation import OperationSpec, Validator, decode_raw, operations
 from ._webhooks import WebhookDispatcher
 
@@ -90,12 +90,26 @@ class FakeCalypso:
     """A Calypso Pay server for tests, demos and benchmarks; see the package docstring for the tour."""
 
     def __init__(
-        self, seed: int = 0, skew: float = 0.0, latency: float = 0.0, webhook_time_scale: float = 1.0
+        self,
+        seed: int = 0,
+        skew: float = 0.0,
+        latency: float = 0.0,
+        webhook_time_scale: float = 1.0,
+        *,
+        accounts: int | None = None,
     ) -> None:
+        """``accounts=N``: the server has exactly N accounts (default: the 3 or 4 seeded ones).
+
+        >>> len(FakeCalypso(accounts=10_000).accounts)
+        10000
+
+        Thousands are cheap: accounts beyond the seeded ones are made when first read, each holding 1 BTC and
+        100 USDT_TRX; :meth:`set_balance` and :meth:`add_account` work on them as on any other.
+        """
         self.seed = seed
         self._skew = float(skew)
         self.latency = float(latency)
-        self.state = State(seed, self.now, self._emit)
+        self.state = State(seed, self.now, self._emit, accounts=accounts)
         """The server's data; read it in tests, prefer the helper methods to change it."""
         self.webhooks = WebhookDispatcher(time_scale=webhook_time_scale, now=self.now)
         self.state.webhooks = self.webhooks
@@ -207,9 +221,37 @@ class FakeCalypso:
 
         self._in_loop(apply)
 
+    def add_account(
+        self, account_id: str | None = None, *, balances: dict[str, Decimal] | None = None, name: str | None = None
+    ) -> str:
+        """Create one more account (an id is made up when none is given); returns its id.
+
+        >>> server.add_account(balances={"BTC": Decimal("0.5")})  # doctest: +SKIP
+        '0x3f9c…'
+        """
+        accounts = self.state.accounts
+        if account_id is None:
+            account_id = "0x" + hashlib.sha256(f"{self.seed}:added:{len(accounts)}".encode()).hexdigest()[:40]
+        if not isinstance(account_id, str) or not account_id:
+            raise FakeArgumentError("account_id must be a non-empty string")
+        if any(not isinstance(amount, Decimal) for amount in (balances or {}).values()):
+            raise FakeArgumentError("balances must be Decimal amounts")
+        owner = next(iter(accounts.explicit())).owner_id
+
+        def apply() -> None:
+            if account_id in accounts:
+                raise FakeArgumentError(f"account {account_id!r} exists already")
+            label = name or f"Account {len(accounts) + 1}"
+            accounts[account_id] = Account(account_id, label, owner, dict(balances or {}))
+
+        self._in_loop(apply)
+        return account_id
+
     def _known_account(self, account_id: str) -> None:
-        if account_id not in self.state.accounts:
-            raise UnknownObjectError(f"no account {account_id!r}; known: {', '.join(self.state.accounts)}")
+        accounts = self.state.accounts
+        if account_id not in accounts:
+            known = ", ".join(accounts) if len(accounts) <= 10 else f"{len(accounts):,} accounts"
+            raise UnknownObjectError(f"no account {account_id!r}; known: {known}")
 
     def pay_invoice(
         self, invoice_id_or_key: str, amount: Decimal | None = None, *, currency: str | None = None

@@ -11,10 +11,11 @@ the API does not show (owning account, amounts received so far).
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,88 @@ class Account:
     balances: dict[str, Decimal]
 
 
+class AccountBook(MutableMapping[str, "Account"]):
+    """The server's accounts by id: explicit ones (seeded, added) plus ``generated`` ones made on first use.
+
+    Why lazy: a fake server with 100,000 accounts for a poller test or benchmark costs a counter until an account
+    is read; each generated account gets the same plain balances (1 BTC, 100 USDT_TRX) when it is first touched.
+    Generated ids share a prefix derived from the seed and end in the account's index (hex).
+    """
+
+    def __init__(self, seed: int, owner: str) -> None:
+        self._explicit: dict[str, Account] = {}
+        self._made: dict[int, Account] = {}
+        self._deleted: set[int] = set()
+        self._generated = 0
+        self._owner = owner
+        self._prefix = "0x" + hashlib.sha256(f"calypso-accounts:{seed}".encode()).hexdigest()[:16]
+
+    def generate(self, count: int) -> None:
+        """Add ``count`` generated accounts (created when first read)."""
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        self._generated += count
+
+    def explicit(self) -> list[Account]:
+        """The accounts that are not generated (seeded or added), in order."""
+        return list(self._explicit.values())
+
+    def generated_id(self, index: int) -> str:
+        return f"{self._prefix}{index:024x}"
+
+    def _index(self, key: object) -> int | None:
+        if not isinstance(key, str) or len(key) != 42 or not key.startswith(self._prefix):
+            return None
+        try:
+            index = int(key[18:], 16)
+        except ValueError:
+            return None
+        return index if index < self._generated and index not in self._deleted else None
+
+    def __getitem__(self, key: str) -> Account:
+        found = self._explicit.get(key)
+        if found is not None:
+            return found
+        index = self._index(key)
+        if index is None:
+            raise KeyError(key)
+        account = self._made.get(index)
+        if account is None:
+            balances = {"BTC": Decimal("1"), "USDT_TRX": Decimal("100")}
+            account = self._made[index] = Account(key, f"Account {index + 1}", self._owner, balances)
+        return account
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._explicit or self._index(key) is not None
+
+    def __setitem__(self, key: str, value: Account) -> None:
+        index = self._index(key)
+        if index is not None:
+            self._made[index] = value
+        else:
+            self._explicit[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key in self._explicit:
+            del self._explicit[key]
+            return
+        index = self._index(key)
+        if index is None:
+            raise KeyError(key)
+        self._made.pop(index, None)
+        self._deleted.add(index)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from list(self._explicit)
+        deleted = self._deleted
+        for index in range(self._generated):
+            if index not in deleted:
+                yield self.generated_id(index)
+
+    def __len__(self) -> int:
+        return len(self._explicit) + self._generated - len(self._deleted)
+
+
 @attrs.define
 class Record:
     """One stored object: its wire dict plus what only the server knows."""
@@ -109,7 +192,9 @@ def _noop_emit(event_type: str, service: str, data: dict[str, Any]) -> None:
 class State:
     """All data of one fake server; deterministic from ``seed``."""
 
-    def __init__(self, seed: int, clock: Callable[[], float], emit: Emit = _noop_emit) -> None:
+    def __init__(
+        self, seed: int, clock: Callable[[], float], emit: Emit = _noop_emit, *, accounts: int | None = None
+    ) -> None:
         self.seed = seed
         self.clock = clock
         self.emit = emit
@@ -124,7 +209,9 @@ class State:
             for c in CURRENCIES
         }
         self.fiat_per_usd: dict[str, Decimal] = dict(FIATS)
-        self.accounts: dict[str, Account] = {}
+        self.accounts = AccountBook(seed, owner="")
+        """``accounts=N``: exactly N accounts (the first seeded ones, then generated ones made on first use)."""
+        self._account_count = accounts
         self.user: dict[str, Any] = {}
         # Stores filled by the handler modules (keys: system id).
         self.invoices: dict[str, Record] = {}
@@ -252,6 +339,14 @@ class State:
                     amount.quantize(Decimal(1).scaleb(-min(currency.scale, 8)), rounding=ROUND_DOWN)
                 )
             self.accounts[account_id] = Account(account_id, name, owner, balances)
+        self.accounts._owner = owner
+        wanted = self._account_count
+        if wanted is not None:
+            if wanted < 1:
+                raise ValueError("accounts must be >= 1")
+            for extra in list(self.accounts)[wanted:]:
+                del self.accounts[extra]
+            self.accounts.generate(wanted - len(self.accounts))
         permission_groups = [
             {"groupId": 1, "name": "INVOICE", "permissionData": {"create": "true", "read": "true"}},
             {"groupId": 2, "name": "PAYOUT", "permissionData": {"create": "true", "read": "true"}},
@@ -270,7 +365,7 @@ class State:
             },
             "permissions": [
                 {"accountId": a.id, "accountName": a.name, "permissionGroups": permission_groups}
-                for a in self.accounts.values()
+                for a in self.accounts.explicit()
             ],
-            "availableAccounts": [{"account": a.id, "name": a.name} for a in self.accounts.values()],
+            "availableAccounts": [{"account": a.id, "name": a.name} for a in self.accounts.explicit()],
         }

@@ -14,21 +14,14 @@ from typing import Any
 import pytest
 
 from calypso_async import AiohttpTransport, AsyncCalypso, Request, Response
-from calypso_async._poller import BalanceChange, BalancePoller, ManualClock, PollerEvent, PollError
+from calypso_async.poller import BalanceChange, BalancePoller, ManualClock, PollerEvent, PollError
 from calypso_async.testing import FakeCalypso
-from calypso_async.testing._state import Account
 
 
 def add_accounts(server: FakeCalypso, n: int, *, prefix: str = "0xfeed") -> list[str]:
     """Create ``n`` more accounts on the fake server (balances: 1 BTC, 100 USDT_TRX)."""
-    ids = []
-    for i in range(n):
-        account_id = f"{prefix}{i:036x}"
-        server.state.accounts[account_id] = Account(
-            account_id, f"acct {i}", "owner", {"BTC": Decimal("1"), "USDT_TRX": Decimal("100")}
-        )
-        ids.append(account_id)
-    return ids
+    balances = {"BTC": Decimal("1"), "USDT_TRX": Decimal("100")}
+    return [server.add_account(f"{prefix}{i:036x}", balances=balances) for i in range(n)]
 
 
 def polled_accounts(server: FakeCalypso) -> Counter[str]:

@@ -18,7 +18,7 @@ from calypso_async import (
     RateLimitError,
     Response,
 )
-from calypso_async._poller import (
+from calypso_async.poller import (
     AccountSnapshot,
     BalanceChange,
     BalancePoller,
@@ -626,7 +626,7 @@ async def test_counters_and_lag(server: FakeCalypso, make_poller: MakePoller, cl
 async def test_debug_logging_costs_nothing_when_off(
     server: FakeCalypso, client: AsyncCalypso, make_poller: MakePoller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import calypso_async._poller as module
+    import calypso_async.poller._poller as module
 
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(module.logger, "debug", lambda *args, **kw: calls.append(args))

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from calypso_async import NotFoundError
-from calypso_async._poller import BalanceChange, ManualClock, PollError
+from calypso_async.poller import BalanceChange, ManualClock, PollError
 from calypso_async.testing import FakeCalypso
 from calypso_sync import Calypso
 from calypso_sync._base import SyncClient, SyncResource
@@ -247,3 +247,27 @@ def test_ctrl_c_stops_run_gracefully_in_a_plain_script(tmp_path: Path) -> None:
     assert "LEFT [] RUNNING False" in out
     for bad in ("Unclosed", "Task was destroyed", "never awaited", "Traceback"):
         assert bad not in err, err
+
+
+def test_a_failing_sync_callback_leaves_its_change_unstored(server: FakeCalypso, client: Calypso) -> None:
+    from calypso_async import MemoryStore
+
+    account = server.accounts[0]
+    store = MemoryStore()
+    seen: list[BalanceChange] = []
+
+    def broken(change: BalanceChange) -> None:
+        seen.append(change)
+        raise RuntimeError("ledger down")
+
+    poller = make(client, [account], store=store, on_change=broken)
+    poller.start()
+    try:
+        poller.advance(10)
+        server.set_balance(account, "BTC", Decimal("42"))
+        poller.advance(10)
+    finally:
+        poller.stop()
+    assert len(seen) == 1 and poller.stats().callback_errors == 1
+    stored = store.get(account)
+    assert stored is not None and stored.version == 0  # the baseline only: the change comes again after a restart

@@ -5,19 +5,18 @@ Why this exists: Calypso Pay has no balance webhook, so services that react to m
 stampedes the API on start, lets one broken account or a rate-limited API slow everything, and leaks tasks on
 shutdown. The poller centralises the hard parts:
 
-* **One scheduler, a fixed pool of workers.** A heap of next-due times feeds ``concurrency`` worker tasks, so
-  10,000 accounts cost a heap entry and a small record each, not a task each. A worker that finishes a poll
-  takes the next due one itself; the scheduler only wakes idle workers when polls fall due. The first poll of
-  every account is spread uniformly across its interval, later polls get ``±jitter`` (no thundering herd).
-* **Failure isolation.** An account's own failures (auth, not found, timeouts, bad answers) back that account
-  off exponentially (``interval * 2**failures``, capped) and surface as :class:`PollError` events; the others
-  keep their schedule. Each poll calls the client with ``max_retries=0``: the poller owns retrying.
-* **Shared backpressure.** A 429, or a burst of consecutive 5xx answers, slows the whole poller: a pause
-  (``Retry-After`` honoured) and a global *slowdown* factor that divides the concurrency and stretches every
-  interval. The factor halves every ``recovery_half_life`` seconds of successful polling, so it recovers alone.
+* **One scheduler, a fixed pool of workers** (:mod:`._scheduling`). A worker that finishes a poll takes the
+  next due one itself; the scheduler only wakes idle workers when polls fall due. The first poll of every
+  account is spread uniformly across its interval, later polls get ``±jitter`` (no thundering herd).
+* **Failure isolation.** An account's own failures (auth, not found, timeouts, unreadable answers) back that
+  account off exponentially (``interval * 2**failures``, capped) and surface as :class:`PollError` events; the
+  others keep their schedule. Each poll calls the client with ``max_retries=0``: the poller owns retrying.
+* **Shared backpressure** (:mod:`._backpressure`): a 429 or a burst of 5xx slows the whole poller.
 * **Change events.** Balances are compared per currency as ``Decimal`` values (``1.0 == 1.00``). A currency
   missing from an answer counts as zero by default (``absent_is_zero``); events say ``None`` for "not listed".
   The first observation of an account is a baseline and emits nothing unless ``emit_initial=True``.
+* **Snapshots that survive restarts** (:mod:`._store`): a change is stored once delivered (at least once).
+* **Shards**: ``shard=(index, count)`` keeps the accounts whose stable hash falls in this shard.
 * **Clean stop.** :meth:`BalancePoller.stop` lets in-flight polls finish for up to ``timeout`` seconds, then
   cancels them, and awaits every task it created. Clients are the caller's: the poller never closes them.
 
@@ -29,410 +28,63 @@ deterministically. (The watchdog that cancels hung polls is a safety net on the 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import inspect
-import itertools
 import logging
 import math
 import random
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime, timezone
-from decimal import Decimal
+from collections.abc import Awaitable, Callable, Iterable
+from decimal import Decimal, InvalidOperation
 from sys import intern
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from ._errors import APITimeoutError, RateLimitError, ServerError
+from .._errors import APITimeoutError, CalypsoError, InvalidResponseError
+from ._backpressure import _Backpressure
+from ._clock import LoopClock, ManualClock, PollerClock, _Handle
+from ._events import AccountSnapshot, BalanceChange, PollerEvent, PollError, PollerStats, _utc, change_key, error_key
+from ._options import PollerOptions, shard_from_env
+from ._scheduling import _Schedule, _Watch, _Worker, shard_of
+from ._store import MemoryStore, SnapshotStore, StoredSnapshot
+from ._stream import EventStream
 
 if TYPE_CHECKING:
-    from ._client import AsyncCalypso
+    from .._client import AsyncCalypso
 
-__all__ = [
-    "AccountSnapshot",
-    "BalanceChange",
-    "BalancePoller",
-    "EventStream",
-    "LoopClock",
-    "ManualClock",
-    "PollError",
-    "PollerClock",
-    "PollerEvent",
-    "PollerStats",
-]
+__all__ = ["BalancePoller"]
 
 logger = logging.getLogger("calypso.poller")
 
 _ZERO = Decimal(0)
+_ACCOUNT_PATH = "/api/v1/account"
+_FLUSH_DELAY = 0.05
+"""Seconds (loop time) the first snapshot waits for others to join its batch before the store writes them."""
 _EARLY = 0.001
 """Seconds: polls due this soon are dispatched now (saves a scheduler wake-up per poll under load)."""
 
 
-# ------------------------------------------------------------------------------------------------ events
+class _Delivery:
+    """The change(s) found by one poll, waiting to be delivered to every sink before the snapshot is stored.
 
-
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, timezone.utc)
-
-
-@attrs.frozen(slots=True)
-class BalanceChange:
-    """One currency of one account changed between two successful polls.
-
-    >>> BalanceChange("0xabc", "BTC", Decimal("1"), Decimal("1.5"), _utc(0)).delta
-    Decimal('0.5')
-
-    ``previous`` is ``None`` when the currency was not listed before (it appeared), ``new`` is ``None`` when it
-    is no longer listed (it disappeared). ``observed_at`` is when the answer carrying ``new`` arrived (UTC).
+    ``waiting`` counts outstanding deliveries (plus one held while the events are being handed out); a sink that
+    failed (a callback that raised) marks it ``failed``: it is then never stored, so a restart reports it again.
     """
 
-    account: str
-    currency: str
-    previous: Decimal | None
-    new: Decimal | None
-    observed_at: datetime
-
-    @property
-    def delta(self) -> Decimal:
-        """``new - previous``, a missing side counting as zero.
-
-        >>> BalanceChange("0xabc", "BTC", None, Decimal("2"), _utc(0)).delta
-        Decimal('2')
-        """
-        return (_ZERO if self.new is None else self.new) - (_ZERO if self.previous is None else self.previous)
-
-
-@attrs.frozen(slots=True)
-class PollError:
-    """A poll of ``account`` failed; the account is polled again in ``retry_in`` seconds.
-
-    >>> event.error, event.failures  # doctest: +SKIP
-    (NotFoundError(...), 3)
-
-    ``failures`` counts consecutive failures of this account (a rate-limited poll does not count: a 429 is not
-    the account's fault, it pauses the whole poller instead).
-    """
-
-    account: str
-    error: BaseException
-    failures: int
-    retry_in: float
-    observed_at: datetime
-
-
-PollerEvent = BalanceChange | PollError
-
-
-@attrs.frozen(slots=True)
-class AccountSnapshot:
-    """The latest successful observation of an account.
-
-    >>> poller.snapshot("0xabc").balances["BTC"]  # doctest: +SKIP
-    Decimal('0.5')
-    """
-
-    account: str
-    balances: Mapping[str, Decimal]
-    """Currency -> amount as last answered (read-only)."""
-    observed_at: datetime
-
-
-@attrs.frozen(slots=True)
-class PollerStats:
-    """Counters of a poller, read with :meth:`BalancePoller.stats`.
-
-    >>> poller.stats().polls  # doctest: +SKIP
-    12000
-    """
-
-    accounts: int
-    """Accounts watched now."""
-    polls: int
-    """Polls finished (successes + errors)."""
-    errors: int
-    """Polls that failed (every :class:`PollError` event)."""
-    changes: int
-    """:class:`BalanceChange` events emitted."""
-    in_flight: int
-    """Polls running now."""
-    lag: float
-    """Seconds the most overdue poll waiting to start is behind its schedule (0.0 when keeping up)."""
-    max_lag: float
-    """Largest lag seen when a poll started, since :meth:`BalancePoller.start`."""
-    slowdown: float
-    """Shared backpressure factor (1.0 = none): concurrency is divided and intervals multiplied by it."""
-    paused_for: float
-    """Seconds left of a shared pause (429 / 5xx burst), 0.0 when not paused."""
-    rate_limited: int
-    """429 answers seen."""
-    backpressure_events: int
-    """Times the shared slowdown was raised (429 or 5xx burst)."""
-    events_dropped: int
-    """Events dropped because an :class:`EventStream` was full (its oldest event goes first)."""
-    callback_errors: int
-    """Exceptions raised by ``on_change`` / ``on_error`` callbacks (logged, then ignored)."""
-
-
-# ------------------------------------------------------------------------------------------------- clocks
-
-
-class _Handle(Protocol):
-    def cancel(self) -> None: ...
-
-
-class PollerClock(Protocol):
-    """Where the poller gets time from; only the scheduler waits on it (through ``call_later``).
-
-    >>> BalancePoller(client, accounts, clock=ManualClock())  # doctest: +SKIP
-    """
-
-    def monotonic(self) -> float:
-        """Seconds on a monotonic scale (schedules, backoff, lag)."""
-        ...
-
-    def time(self) -> float:
-        """Unix seconds (the ``observed_at`` of events and snapshots)."""
-        ...
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> _Handle:
-        """Call ``callback()`` on the poller's loop after ``delay`` seconds of this clock."""
-        ...
-
-
-class LoopClock:
-    """``time.monotonic`` and the running event loop's timers (the default).
-
-    asyncio's loops keep time with ``time.monotonic`` too; timers are set with relative delays, so any loop works.
-
-    >>> LoopClock().time() > 0  # doctest: +SKIP
-    True
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self._loop = loop
-
-    def _get_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        return self._loop
-
-    def monotonic(self) -> float:
-        return time.monotonic()  # readable before any loop runs: a poller can be built and filled anywhere
-
-    def time(self) -> float:
-        return time.time()
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> _Handle:
-        return self._get_loop().call_later(max(0.0, delay), callback)
-
-
-class _ManualHandle:
-    __slots__ = ("callback", "cancelled", "when")
-
-    def __init__(self, when: float, callback: Callable[[], None]) -> None:
-        self.when = when
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class ManualClock:
-    """A clock that only moves when told to: deterministic tests of code that uses a poller.
-
-    >>> clock = ManualClock(); clock.advance(5.0); clock.monotonic()
-    5.0
-
-    :meth:`advance` moves time and runs the timers that fall due, in order, each at its own time; the tasks they
-    wake run when the caller next yields to the loop. Pair it with :meth:`BalancePoller.wait_idle`, or use
-    :meth:`BalancePoller.advance` which does both, timer by timer.
-    """
-
-    def __init__(self, start: float = 0.0, *, wall: float = 1_700_000_000.0) -> None:
-        self._now = float(start)
-        self._wall_offset = wall - float(start)
-        self._timers: list[tuple[float, int, _ManualHandle]] = []
-        self._seq = itertools.count()
-
-    def monotonic(self) -> float:
-        return self._now
-
-    def time(self) -> float:
-        return self._now + self._wall_offset
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> _Handle:
-        handle = _ManualHandle(self._now + max(0.0, delay), callback)
-        heapq.heappush(self._timers, (handle.when, next(self._seq), handle))
-        return handle
-
-    def next_timer(self) -> float | None:
-        """When the earliest pending timer fires, or ``None``.
-
-        >>> ManualClock().next_timer() is None
-        True
-        """
-        timers = self._timers
-        while timers and timers[0][2].cancelled:
-            heapq.heappop(timers)
-        return timers[0][0] if timers else None
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds``, firing due timers in order.
-
-        >>> clock = ManualClock(); clock.advance(1.5); clock.monotonic()
-        1.5
-        """
-        self.advance_to(self._now + seconds)
-
-    def advance_to(self, when: float) -> None:
-        """Move time forward to ``when`` (never backwards), firing due timers in order.
-
-        >>> clock = ManualClock(); clock.advance_to(3.0); clock.monotonic()
-        3.0
-        """
-        while True:
-            due = self.next_timer()
-            if due is None or due > when:
-                break
-            _, _, handle = heapq.heappop(self._timers)
-            self._now = max(self._now, handle.when)
-            handle.callback()
-        self._now = max(self._now, when)
-
-
-# ------------------------------------------------------------------------------------------------ streams
-
-
-class EventStream:
-    """Events of one :meth:`BalancePoller.events` subscription, as an async iterator; ends when the poller stops.
-
-    >>> async with poller.events() as stream:  # doctest: +SKIP
-    ...     async for event in stream: ...
-
-    Holds at most ``maxsize`` unread events; beyond that the oldest is dropped (counted in ``dropped`` and in
-    :attr:`PollerStats.events_dropped`, logged as a warning), so a slow or forgotten reader never stalls
-    polling. Snapshots stay exact either way. Need backpressure instead? Use an async ``on_change`` callback.
-    """
-
-    def __init__(self, poller: BalancePoller | None, maxsize: int) -> None:
-        if maxsize < 1:
-            raise ValueError("maxsize must be >= 1")
-        self._poller = poller
-        self._maxsize = maxsize
-        self._items: deque[PollerEvent] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._closed = poller is None
-        self.dropped = 0
-        """Events this stream dropped because it was full."""
-
-    def _offer(self, event: PollerEvent) -> None:
-        if self._closed:
-            return
-        items = self._items
-        if len(items) >= self._maxsize:
-            items.popleft()
-            self.dropped += 1
-            if self._poller is not None:
-                self._poller._dropped(self)
-        items.append(event)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _finish(self) -> None:
-        """No more events will come (the poller stopped); what is queued can still be read."""
-        self._closed = True
-        self._poller = None
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def __aiter__(self) -> EventStream:
-        return self
-
-    async def __anext__(self) -> PollerEvent:
-        items = self._items
-        while not items:
-            if self._closed:
-                raise StopAsyncIteration
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiter = waiter
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-        return items.popleft()
-
-    def get_nowait(self) -> PollerEvent | None:
-        """The next queued event, or ``None`` when none is waiting.
-
-        >>> event = stream.get_nowait()  # doctest: +SKIP
-        """
-        return self._items.popleft() if self._items else None
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def closed(self) -> bool:
-        """True once no more events will be queued (poller stopped or stream closed)."""
-        return self._closed
-
-    async def aclose(self) -> None:
-        """Unsubscribe: the poller stops queuing events here; the iterator ends.
-
-        >>> await stream.aclose()  # doctest: +SKIP
-        """
-        poller = self._poller
-        if poller is not None:
-            poller._streams.discard(self)
-        self._items.clear()
-        self._finish()
-
-    async def __aenter__(self) -> EventStream:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-
-# ------------------------------------------------------------------------------------------------- poller
-
-
-class _Watch:
-    """One watched account: schedule, backoff state and the latest balances."""
-
-    __slots__ = ("account", "active", "balances", "client", "failures", "interval", "observed_at", "seq")
-
-    def __init__(self, account: str, client: AsyncCalypso, interval: float) -> None:
-        self.account = account
-        self.client = client
-        self.interval = interval
-        self.failures = 0
-        self.balances: dict[str, Decimal] | None = None
-        self.observed_at = 0.0
-        self.active = True
-        self.seq = -1
-        """Sequence number of this watch's live heap entry (older entries are stale and skipped)."""
-
-
-class _Worker:
-    """One worker task and what the watchdog needs to know about it."""
-
-    __slots__ = ("busy_since", "task", "timed_out")
-
-    def __init__(self) -> None:
-        self.task: asyncio.Task[None] | None = None
-        self.busy_since = 0.0
-        """Loop time the current ``account.get`` started (0.0: not in one)."""
-        self.timed_out = False
+    __slots__ = ("failed", "poller", "snapshot", "waiting", "watch")
+
+    def __init__(self, poller: BalancePoller, watch: _Watch, snapshot: StoredSnapshot) -> None:
+        self.poller = poller
+        self.watch = watch
+        self.snapshot = snapshot
+        self.waiting = 1
+        self.failed = False
+
+    def ack(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0 and not self.failed:
+            self.poller._store(self.watch, self.snapshot)
 
 
 class BalancePoller:
@@ -447,12 +99,15 @@ class BalancePoller:
     is awaited by the worker that produced the event, which is backpressure). Clients are never closed by the
     poller; give the client a connection pool at least ``concurrency`` large (aiohttp's default is 100).
 
-    Timing: ``interval`` seconds between polls of an account (``±jitter`` fraction, per poll), first polls
-    spread over ``first_poll_spread`` seconds (default: the interval); each poll gets ``timeout`` seconds.
-    Failures: ``interval * 2**failures`` up to ``max_backoff``. Backpressure: a 429 pauses everything for
-    its ``Retry-After`` (else ``rate_limit_pause * slowdown``, at most ``max_pause``) and doubles the slowdown;
-    ``server_error_burst`` consecutive 5xx do the same with ``server_error_pause``; the slowdown (at most
-    ``max_slowdown``) halves every ``recovery_half_life`` seconds while polls succeed.
+    Options come as keyword arguments or as one :class:`PollerOptions` (``options=``; keyword options that differ
+    from their defaults are applied over it). Timing: ``interval`` seconds between polls of an account
+    (``±jitter`` fraction, per poll), first polls spread over ``first_poll_spread`` seconds (default: the
+    interval); each poll gets ``timeout`` seconds. Failures: ``interval * 2**failures`` up to ``max_backoff``.
+    Backpressure: a 429 pauses everything for its ``Retry-After`` (else ``rate_limit_pause * slowdown``, at most
+    ``max_pause``) and doubles the slowdown; ``server_error_burst`` consecutive 5xx do the same with
+    ``server_error_pause``; the slowdown (at most ``max_slowdown``) halves every ``recovery_half_life`` seconds
+    while polls succeed. ``store`` keeps the snapshots (default: a :class:`MemoryStore`); ``shard=(index, count)``
+    (or ``CALYPSO_POLLER_SHARD="index/count"``) keeps only this shard's accounts.
     """
 
     def __init__(
@@ -460,6 +115,7 @@ class BalancePoller:
         client: AsyncCalypso | None = None,
         accounts: Iterable[str] = (),
         *,
+        options: PollerOptions | None = None,
         interval: float = 30.0,
         concurrency: int = 32,
         timeout: float = 10.0,
@@ -476,51 +132,51 @@ class BalancePoller:
         max_pause: float = 60.0,
         max_slowdown: float = 32.0,
         recovery_half_life: float = 10.0,
+        shard: tuple[int, int] | str | None = None,
+        store: SnapshotStore | None = None,
         clock: PollerClock | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if interval <= 0:
-            raise ValueError("interval must be > 0 seconds")
-        if concurrency < 1:
-            raise ValueError("concurrency must be >= 1")
-        if timeout <= 0:
-            raise ValueError("timeout must be > 0 seconds")
-        if not 0.0 <= jitter < 1.0:
-            raise ValueError("jitter must be in [0, 1)")
-        if first_poll_spread is not None and first_poll_spread < 0:
-            raise ValueError("first_poll_spread must be >= 0")
-        if server_error_burst < 1:
-            raise ValueError("server_error_burst must be >= 1")
-        if max_slowdown < 1.0:
-            raise ValueError("max_slowdown must be >= 1")
+        opts = PollerOptions.merge(
+            options,
+            interval=interval,
+            concurrency=concurrency,
+            timeout=timeout,
+            jitter=jitter,
+            first_poll_spread=first_poll_spread,
+            max_backoff=max_backoff,
+            emit_initial=emit_initial,
+            absent_is_zero=absent_is_zero,
+            rate_limit_pause=rate_limit_pause,
+            server_error_burst=server_error_burst,
+            server_error_pause=server_error_pause,
+            max_pause=max_pause,
+            max_slowdown=max_slowdown,
+            recovery_half_life=recovery_half_life,
+            shard=shard,
+        )
+        self.options = opts
+        """The options in force (a frozen :class:`PollerOptions`)."""
+        self.shard: tuple[int, int] | None = opts.shard if opts.shard is not None else shard_from_env()
+        """``(index, count)`` of the accounts kept by this poller, or ``None`` (all of them)."""
         self.client = client
-        self.interval = float(interval)
-        self.concurrency = int(concurrency)
-        self.timeout = float(timeout)
-        self.jitter = float(jitter)
-        self.first_poll_spread = first_poll_spread
-        self.max_backoff = float(max_backoff)
-        self.emit_initial = emit_initial
-        self.absent_is_zero = absent_is_zero
         self.on_change = on_change
         self.on_error = on_error
-        self.rate_limit_pause = float(rate_limit_pause)
-        self.server_error_burst = int(server_error_burst)
-        self.server_error_pause = float(server_error_pause)
-        self.max_pause = float(max_pause)
-        self.max_slowdown = float(max_slowdown)
-        self.recovery_half_life = float(recovery_half_life)
+        self.store: SnapshotStore = store if store is not None else MemoryStore()
+        """Where snapshots are kept (a :class:`MemoryStore` unless given)."""
+        # Read on every poll: plain attributes, not option lookups.
+        self.interval = opts.interval
+        self.concurrency = opts.concurrency
+        self.timeout = opts.timeout
+        self.jitter = opts.jitter
         self._clock: PollerClock = clock if clock is not None else LoopClock()
         self._loop_time: Callable[[], float] = time.monotonic
         self._rng = rng if rng is not None else random.Random()
 
         self._watches: dict[str, _Watch] = {}
-        self._heap: list[tuple[float, int]] = []
-        """``(due, seq)`` entries; :attr:`_queued` maps ``seq`` to its watch. No object reference in the tuples,
-        so the garbage collector untracks them: 10,000 of them are never traversed by a collection."""
-        self._queued: dict[int, _Watch] = {}
-        self._seq = itertools.count()
+        self._schedule = _Schedule()
         self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
+        self._pressure = _Backpressure(opts, self._wake, self._wake_if_workers_wait)
 
         self._idle_workers: deque[asyncio.Future[_Watch | None]] = deque()
         self._workers: list[_Worker] = []
@@ -529,26 +185,30 @@ class BalancePoller:
         self._wakeup: asyncio.Future[None] | None = None
         self._timer: _Handle | None = None
         self._sleep_until = math.inf
-        self._limit = self.concurrency
-        """Polls allowed in flight now: ``concurrency`` divided by the slowdown."""
         self._idle: asyncio.Event | None = None
         self._started = False
         self._stopping = False
         self._stopped: asyncio.Future[None] | None = None
+
+        self._stored: dict[str, StoredSnapshot] = {}
+        """Snapshots loaded from the store for accounts not watched (yet): applied when they are added."""
+        self._retired: dict[str, int] = {}
+        """Last version of each removed account (a re-added one goes on from there)."""
+        self._store_open = False
+        self._dirty: dict[str, StoredSnapshot] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        """The task writing the current batch, if any (started on demand, so an idle poller has none)."""
 
         self._in_flight = 0
         self._polls = 0
         self._errors = 0
         self._changes = 0
         self._max_lag = 0.0
-        self._rate_limited = 0
-        self._backpressure_events = 0
         self._events_dropped = 0
         self._callback_errors = 0
-        self._slowdown = 1.0
-        self._slowdown_at = 0.0
-        self._paused_until = -math.inf
-        self._server_errors_in_a_row = 0
+        self._stored_count = 0
+        self._store_errors = 0
 
         if accounts:
             self.add(*accounts)
@@ -562,7 +222,8 @@ class BalancePoller:
         2
 
         Safe while running. Re-adding a watched account updates its client and interval and keeps its
-        snapshot. A new account's first poll comes within ``first_poll_spread`` seconds.
+        snapshot. A new account's first poll comes within ``first_poll_spread`` seconds. With a shard, accounts
+        of other shards are skipped (not counted).
         """
         use = client if client is not None else self.client
         if use is None:
@@ -574,9 +235,12 @@ class BalancePoller:
                 raise ValueError("no account given and the client has no default account")
             accounts = (use.account_id,)
         every = self.interval if interval is None else float(interval)
-        spread = every if self.first_poll_spread is None else self.first_poll_spread
+        spread_option = self.options.first_poll_spread
+        spread = every if spread_option is None else spread_option
         now = self._clock.monotonic()
         rng = self._rng.random
+        shard = self.shard
+        stored = self._stored
         added = 0
         for account in accounts:
             if not isinstance(account, str) or not account:
@@ -586,7 +250,16 @@ class BalancePoller:
                 watch.client = use
                 watch.interval = every
                 continue
+            if shard is not None and shard_of(account, shard[1]) != shard[0]:
+                continue
             watch = _Watch(account, use, every)
+            if stored:
+                self._resume(watch, stored.pop(account, None))
+            retired = self._retired.pop(account, None)
+            if retired is not None:
+                # Watched before: a new baseline, but versions go on, so no dedup_key is ever given twice.
+                watch.stored_version = retired
+                watch.version = retired + 1
             self._watches[account] = watch
             self._push(watch, now + spread * rng())
             added += 1
@@ -607,6 +280,7 @@ class BalancePoller:
             watch = self._watches.pop(account, None)
             if watch is not None:
                 watch.active = False
+                self._retired[account] = max(watch.version, watch.stored_version)
                 removed += 1
         return removed
 
@@ -630,6 +304,8 @@ class BalancePoller:
 
         >>> poller.snapshot("0xabc…").balances  # doctest: +SKIP
         mappingproxy({'BTC': Decimal('0.5'), ...})
+
+        With a persistent store, an account's stored snapshot is its latest until it is polled again.
         """
         watch = self._watches.get(account)
         if watch is None or watch.balances is None:
@@ -665,6 +341,7 @@ class BalancePoller:
         0.0
         """
         now = self._clock.monotonic() if self._started else 0.0
+        pressure = self._pressure
         return PollerStats(
             accounts=len(self._watches),
             polls=self._polls,
@@ -673,18 +350,20 @@ class BalancePoller:
             in_flight=self._in_flight,
             lag=self._current_lag(now),
             max_lag=self._max_lag,
-            slowdown=self._slowdown,
-            paused_for=max(0.0, self._paused_until - now) if self._started else 0.0,
-            rate_limited=self._rate_limited,
-            backpressure_events=self._backpressure_events,
+            slowdown=pressure.slowdown,
+            paused_for=max(0.0, pressure.paused_until - now) if self._started else 0.0,
+            rate_limited=pressure.rate_limited,
+            backpressure_events=pressure.events,
             events_dropped=self._events_dropped,
             callback_errors=self._callback_errors,
+            stored=self._stored_count,
+            store_errors=self._store_errors,
         )
 
     def _current_lag(self, now: float) -> float:
         if not self._started or self._stopping:
             return 0.0
-        due = self._next_due()
+        due = self._schedule.next_due()
         return 0.0 if due is None else max(0.0, now - due)
 
     def events(self, maxsize: int = 10_000) -> EventStream:
@@ -694,6 +373,7 @@ class BalancePoller:
         ...     if isinstance(event, BalanceChange): print(event.account, event.currency, event.delta)
 
         Every stream gets every event. The stream ends once the poller has stopped and it has been read empty.
+        An event counts as delivered (and its change may be stored) when the reader asks for the next one.
         """
         if self._stopping or (self._stopped is not None and self._stopped.done()):
             return EventStream(None, maxsize)
@@ -711,6 +391,105 @@ class BalancePoller:
                 stream.dropped,
             )
 
+    # ------------------------------------------------------------------------------------------- store
+
+    def _resume(self, watch: _Watch, stored: StoredSnapshot | None) -> None:
+        """Start ``watch`` from its stored snapshot: its first poll is compared with it."""
+        if stored is None:
+            return
+        balances = stored.balances
+        # Shared, not copied (100,000 snapshots loaded at once): the poller never changes a balances dict in place.
+        watch.balances = balances if type(balances) is dict else dict(balances)
+        watch.observed_at = stored.observed_at
+        watch.version = watch.stored_version = stored.version
+
+    async def _open_store(self) -> None:
+        store = self.store
+        await store.open()
+        self._store_open = True
+        try:
+            loaded = await store.load()
+        except BaseException:
+            self._store_open = False
+            await store.close()
+            raise
+        watches = self._watches
+        for account, stored in loaded.items():
+            watch = watches.get(account)
+            if watch is None:
+                self._stored[account] = stored
+            elif watch.balances is None:
+                self._resume(watch, stored)
+        if loaded and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("poller: %d snapshot(s) loaded from %r", len(loaded), store)
+
+    def _store(self, watch: _Watch, snapshot: StoredSnapshot) -> None:
+        """Hand ``snapshot`` to the store (batched); older versions than what was handed before are dropped."""
+        if not self._store_open or snapshot.version <= watch.stored_version:
+            return
+        watch.stored_version = snapshot.version
+        self._dirty[snapshot.account] = snapshot
+        self._plan_flush()
+
+    def _plan_flush(self) -> None:
+        # Batches: the first snapshot handed over starts a short timer, everything that comes until it fires is
+        # written together; one writer at a time, and what arrives while it writes waits for the next batch.
+        if self._flusher is None and self._flush_timer is None and self._idle is not None:
+            self._flush_timer = asyncio.get_running_loop().call_later(_FLUSH_DELAY, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._flush_timer = None
+        if self._flusher is None and self._store_open:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon(), name="calypso-poller-store")
+
+    async def _flush_soon(self) -> None:
+        try:
+            await self._flush()
+        finally:
+            self._flusher = None
+            if self._dirty and self._store_open:
+                self._plan_flush()
+
+    def _cancel_flush_timer(self) -> None:
+        timer, self._flush_timer = self._flush_timer, None
+        if timer is not None:
+            timer.cancel()
+
+    async def flush(self) -> None:
+        """Write every delivered change (and baseline) to the store now, instead of in the background.
+
+        >>> await poller.flush()  # doctest: +SKIP
+
+        :meth:`stop` does this too; tests use it to know what the store holds.
+        """
+        self._cancel_flush_timer()
+        flusher = self._flusher
+        if flusher is not None:
+            await asyncio.gather(flusher, return_exceptions=True)
+        if self._store_open:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        while self._dirty:
+            batch, self._dirty = self._dirty, {}
+            try:
+                await self.store.save(list(batch.values()))
+            except asyncio.CancelledError:
+                self._requeue(batch)
+                raise
+            except Exception:
+                self._store_errors += 1
+                self._requeue(batch)
+                logger.exception("poller: saving %d snapshot(s) to %r failed; retried later", len(batch), self.store)
+                return
+            self._stored_count += len(batch)
+
+    def _requeue(self, batch: dict[str, StoredSnapshot]) -> None:
+        for account, snapshot in batch.items():
+            newer = self._dirty.get(account)
+            if newer is None or newer.version < snapshot.version:
+                self._dirty[account] = snapshot
+
     # ---------------------------------------------------------------------------------------- lifecycle
 
     @property
@@ -723,7 +502,7 @@ class BalancePoller:
         return self._started and not self._stopping
 
     async def start(self) -> None:
-        """Start the scheduler and the workers on the running loop.
+        """Open the store, then start the scheduler and the workers on the running loop.
 
         >>> await poller.start()  # doctest: +SKIP
         """
@@ -731,11 +510,17 @@ class BalancePoller:
             raise RuntimeError("BalancePoller was already started (a poller runs once; create a new one)")
         loop = asyncio.get_running_loop()
         self._started = True
+        try:
+            await self._open_store()
+        except BaseException:
+            self._stopping = True
+            self._finish_streams()
+            raise
         self._idle = asyncio.Event()
         self._stopped = loop.create_future()
-        self._slowdown_at = self._clock.monotonic()
+        self._pressure.slowdown_at = self._clock.monotonic()
         self._loop_time = loop.time
-        self._scheduler = loop.create_task(self._schedule(), name="calypso-poller-scheduler")
+        self._scheduler = loop.create_task(self._schedule_loop(), name="calypso-poller-scheduler")
         self._workers = [_Worker() for _ in range(self.concurrency)]
         for i, worker in enumerate(self._workers):
             worker.task = loop.create_task(self._work(worker), name=f"calypso-poller-worker-{i}")
@@ -753,15 +538,22 @@ class BalancePoller:
 
         >>> await poller.stop(timeout=2.0)  # doctest: +SKIP
 
-        Returns once every task the poller created has ended; event streams then end after their queued events.
-        Safe to call twice, from a callback, or before :meth:`start`.
+        Returns once every task the poller created has ended and what was delivered is stored (the store is
+        then closed); event streams end after their queued events. Safe to call twice, from a callback, or
+        before :meth:`start`.
         """
+        await self._halt(timeout)
+        await self._close_store()
+
+    async def _halt(self, timeout: float) -> None:
+        """Stop polling and end the streams; the store stays open (the sync poller drains its stream first)."""
         if not self._started:
             self._started = True
             self._stopping = True
             self._finish_streams()
             return
-        assert self._stopped is not None
+        if self._stopped is None:  # start() failed (the store could not be opened)
+            return
         if self._stopping:
             current = asyncio.current_task()
             if all(current is not w.task for w in self._workers):
@@ -773,6 +565,20 @@ class BalancePoller:
         finally:
             if not self._stopped.done():
                 self._stopped.set_result(None)
+
+    async def _close_store(self) -> None:
+        """Write what is left, then close the store (acknowledgements after this are not stored)."""
+        self._cancel_flush_timer()
+        flusher = self._flusher
+        if flusher is not None:
+            await asyncio.gather(flusher, return_exceptions=True)  # a batch being written finishes
+        if not self._store_open:
+            return
+        try:
+            await self._flush()
+        finally:
+            self._store_open = False
+            await self.store.close()
 
     async def _shutdown(self, timeout: float) -> None:
         self._wake()
@@ -854,24 +660,8 @@ class BalancePoller:
 
     # ---------------------------------------------------------------------------------------- scheduler
 
-    def _next_due(self) -> float | None:
-        """Due time of the earliest live entry (stale entries of removed accounts are dropped on the way)."""
-        heap = self._heap
-        queued = self._queued
-        while heap:
-            due, seq = heap[0]
-            watch = queued.get(seq)
-            if watch is not None and watch.active and watch.seq == seq:
-                return due
-            heapq.heappop(heap)
-            queued.pop(seq, None)
-        return None
-
     def _push(self, watch: _Watch, due: float) -> None:
-        seq = next(self._seq)
-        watch.seq = seq
-        self._queued[seq] = watch
-        heapq.heappush(self._heap, (due, seq))
+        self._schedule.push(watch, due)
         if due < self._sleep_until and self._idle_workers:
             self._wake()
 
@@ -882,6 +672,10 @@ class BalancePoller:
             self._sleep_until = -math.inf
             if self._idle is not None:
                 self._idle.clear()
+
+    def _wake_if_workers_wait(self) -> None:
+        if self._idle_workers:
+            self._wake()
 
     def _check_idle(self) -> None:
         """Idle (for :meth:`wait_idle`): every worker waits for work and the scheduler waits for time."""
@@ -898,32 +692,19 @@ class BalancePoller:
         self._timer = None
         self._wake()
 
-    def _limit_for(self, slowdown: float) -> int:
-        if slowdown <= 1.0:
-            return self.concurrency
-        return max(1, int(self.concurrency / slowdown))
-
     def _take(self, now: float) -> _Watch | None:
         """Pop the next due poll if one may start now (not paused, under the limit), counting it in flight."""
-        if self._in_flight >= self._limit or now < self._paused_until or self._stopping:
+        pressure = self._pressure
+        if self._in_flight >= pressure.limit or now < pressure.paused_until or self._stopping:
             return None
-        heap = self._heap
-        queued = self._queued
-        horizon = now + _EARLY
-        while heap:
-            due, seq = heap[0]
-            if due > horizon:
-                return None
-            heapq.heappop(heap)
-            watch = queued.pop(seq, None)
-            if watch is None or not watch.active or watch.seq != seq:
-                continue  # removed while waiting
-            watch.seq = -1
-            if now - due > self._max_lag:
-                self._max_lag = now - due
-            self._in_flight += 1
-            return watch
-        return None
+        found = self._schedule.pop_due(now + _EARLY)
+        if found is None:
+            return None
+        watch, due = found
+        if now - due > self._max_lag:
+            self._max_lag = now - due
+        self._in_flight += 1
+        return watch
 
     async def _park(self, delay: float | None) -> None:
         """Scheduler: wait for ``delay`` seconds of the clock, or until :meth:`_wake`."""
@@ -942,7 +723,7 @@ class BalancePoller:
                 self._timer.cancel()
                 self._timer = None
 
-    async def _schedule(self) -> None:
+    async def _schedule_loop(self) -> None:
         """Hand due polls to idle workers; otherwise sleep until the next one falls due.
 
         Busy workers take the next due poll themselves when they finish one, so under load the scheduler
@@ -950,6 +731,7 @@ class BalancePoller:
         """
         clock = self._clock
         idle = self._idle_workers
+        pressure = self._pressure
         assert self._idle is not None
         debug = logger.isEnabledFor(logging.DEBUG)
         while not self._stopping:
@@ -963,11 +745,11 @@ class BalancePoller:
                     break
                 idle.popleft().set_result(watch)
             self._idle.clear()
-            if now < self._paused_until:
-                await self._park(self._paused_until - now)
+            if now < pressure.paused_until:
+                await self._park(pressure.paused_until - now)
                 continue
-            due = self._next_due()
-            if not idle or due is None or self._in_flight >= self._limit:
+            due = self._schedule.next_due()
+            if not idle or due is None or self._in_flight >= pressure.limit:
                 # Busy workers pick up due polls as they finish; wake-ups come from a worker going idle,
                 # an earlier poll being added, or the slowdown easing.
                 await self._park(None)
@@ -1004,6 +786,7 @@ class BalancePoller:
         loop = asyncio.get_running_loop()
         clock = self._clock
         idle = self._idle_workers
+        heap = self._schedule.heap
         streak = 0
         while True:
             watch = self._take(clock.monotonic())
@@ -1013,7 +796,6 @@ class BalancePoller:
                     return
                 waiter: asyncio.Future[_Watch | None] = loop.create_future()
                 idle.append(waiter)
-                heap = self._heap
                 if heap and heap[0][0] < self._sleep_until:
                     self._wake()  # the scheduler must plan a wake-up for the next due poll
                 else:
@@ -1035,11 +817,14 @@ class BalancePoller:
 
     async def _poll(self, watch: _Watch, worker: _Worker) -> None:
         clock = self._clock
+        timeout = self.timeout
         debug = logger.isEnabledFor(logging.DEBUG)
         started = clock.monotonic() if debug else 0.0
         worker.busy_since = self._loop_time()
         try:
-            answer = await watch.client.account.get(account=watch.account, timeout=self.timeout, max_retries=0)
+            # What client.account.get sends, read without building the model: that was a third of the
+            # client's CPU per poll, and the poller needs only the currencies and amounts.
+            answer = await watch.client.request(_ACCOUNT_PATH, account=watch.account, timeout=timeout, max_retries=0)
         except asyncio.CancelledError:
             if not worker.timed_out or self._stopping:
                 raise
@@ -1054,24 +839,28 @@ class BalancePoller:
             return
         except Exception as exc:
             worker.busy_since = 0.0
+            if isinstance(exc, CalypsoError):
+                exc.operation = "account.get"  # the call it stands for, not the raw request() it went through
             await self._failed(watch, exc)
             return
         worker.busy_since = 0.0
-        self._polls += 1
         if not watch.active:
+            self._polls += 1
             return
-        now = clock.monotonic()
-        self._server_errors_in_a_row = 0
-        if self._slowdown > 1.0:
-            self._decay(now)
-        balances: dict[str, Decimal] = {}
-        for item in answer.balances or ():
-            currency = item.currency
-            amount = item.amount
-            if currency is not None and amount is not None:
-                # Interned: 10,000 snapshots share eight currency strings instead of holding 80,000 copies.
-                balances[intern(currency)] = amount
         previous = watch.balances
+        if previous is not None and _unchanged(previous, answer):
+            balances = previous  # the common case: no new dict, no interning
+        else:
+            fresh = _read_balances(answer)
+            if fresh is None:
+                await self._failed(watch, _unreadable(watch.account, answer))
+                return
+            balances = fresh
+        self._polls += 1
+        now = clock.monotonic()
+        pressure = self._pressure
+        if pressure.server_errors_in_a_row or pressure.slowdown > 1.0:
+            pressure.succeeded(now)
         watch.observed_at = wall = clock.time()
         watch.failures = 0
         self._reschedule(watch, now)
@@ -1083,45 +872,54 @@ class BalancePoller:
             return  # unchanged (numerically): keep the stored dict, the fresh one dies young
         watch.balances = balances
         if previous is None:
-            if not self.emit_initial:
+            if not self.options.emit_initial:
+                self._store(watch, StoredSnapshot(watch.account, balances, watch.version, wall))  # the baseline
                 return
             previous = {}
-        changes = self._diff(watch.account, previous, balances, wall)
+        version = watch.version + 1
+        changes = self._diff(watch.account, version, previous, balances, wall)
+        if not changes:
+            return  # only zero balances came or went (absent_is_zero): nothing to report or to store
+        watch.version = version
+        delivery = _Delivery(self, watch, StoredSnapshot(watch.account, balances, version, wall))
         for change in changes:
             self._changes += 1
             if debug:
                 logger.debug(
                     "poller: %s %s changed %s -> %s", change.account, change.currency, change.previous, change.new
                 )
-            await self._emit(change, self.on_change)
+            await self._emit(change, self.on_change, delivery)
+        delivery.ack()
 
     def _diff(
-        self, account: str, previous: dict[str, Decimal], current: dict[str, Decimal], wall: float
+        self, account: str, version: int, previous: dict[str, Decimal], current: dict[str, Decimal], wall: float
     ) -> list[BalanceChange]:
         changes: list[BalanceChange] = []
-        at: datetime | None = None
-        zero_is_absent = self.absent_is_zero
+        at = None
+        absent_is_zero = self.options.absent_is_zero
         for currency, amount in current.items():
             before = previous.get(currency)
             if before is None:
-                if zero_is_absent and amount == _ZERO:
+                if absent_is_zero and amount == _ZERO:
                     continue
             elif before == amount:
                 continue
             at = at or _utc(wall)
-            changes.append(BalanceChange(account, currency, before, amount, at))
+            key = change_key(account, version, currency, before, amount)
+            changes.append(BalanceChange(account, currency, before, amount, at, key))
         for currency, before in previous.items():
             if currency not in current:
-                if zero_is_absent and before == _ZERO:
+                if absent_is_zero and before == _ZERO:
                     continue
                 at = at or _utc(wall)
-                changes.append(BalanceChange(account, currency, before, None, at))
+                key = change_key(account, version, currency, before, None)
+                changes.append(BalanceChange(account, currency, before, None, at, key))
         return changes
 
     def _reschedule(self, watch: _Watch, now: float) -> None:
         if not watch.active or self._stopping:
             return
-        step = watch.interval * self._slowdown
+        step = watch.interval * self._pressure.slowdown
         if self.jitter:
             step *= 1.0 + self.jitter * (2.0 * self._rng.random() - 1.0)
         self._push(watch, now + step)
@@ -1130,29 +928,21 @@ class BalancePoller:
         self._polls += 1
         self._errors += 1
         now = self._clock.monotonic()
-        if isinstance(exc, RateLimitError):
-            self._rate_limited += 1
-            retry_after = exc.retry_after
-            pause = retry_after if retry_after is not None else self.rate_limit_pause * self._slowdown
-            self._backpressure(now, pause, f"429 rate limited (Retry-After {retry_after})")
-            # Not the account's fault: poll it again right after the pause, failures unchanged.
-            retry_in = max(0.0, self._paused_until - now) + self._rng.random() * min(watch.interval, 1.0)
+        pressure = self._pressure
+        if pressure.failed(exc, now):
+            # Rate limited: not the account's fault. Poll it again right after the pause, failures unchanged.
+            retry_in = max(0.0, pressure.paused_until - now) + self._rng.random() * min(watch.interval, 1.0)
         else:
-            if isinstance(exc, ServerError):
-                self._server_errors_in_a_row += 1
-                if self._server_errors_in_a_row >= self.server_error_burst:
-                    self._server_errors_in_a_row = 0
-                    retry_after = exc.retry_after
-                    pause = retry_after if retry_after is not None else self.server_error_pause * self._slowdown
-                    self._backpressure(now, pause, f"{self.server_error_burst} server errors in a row")
             watch.failures += 1
-            backoff = min(self.max_backoff, watch.interval * 2.0**watch.failures)
+            backoff = min(self.options.max_backoff, watch.interval * 2.0**watch.failures)
             retry_in = backoff * (1.0 - self.jitter * self._rng.random())
         if not watch.active:
             return
         if not self._stopping:
             self._push(watch, now + retry_in)
-        event = PollError(watch.account, exc, watch.failures, retry_in, _utc(self._clock.time()))
+        wall = self._clock.time()
+        key = error_key(watch.account, watch.version, watch.failures, wall)
+        event = PollError(watch.account, exc, watch.failures, retry_in, _utc(wall), key)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "poller: %s failed (%s: %s), failure %d, next poll in %.1f s",
@@ -1162,51 +952,18 @@ class BalancePoller:
                 watch.failures,
                 retry_in,
             )
-        await self._emit(event, self.on_error)
+        await self._emit(event, self.on_error, None)
 
-    def _decay(self, now: float) -> None:
-        elapsed = now - self._slowdown_at
-        before = self._slowdown
-        if elapsed <= 0 or before <= 1.0:
-            return
-        if self.recovery_half_life <= 0:
-            self._slowdown = 1.0
-        else:
-            self._slowdown = max(1.0, before * 0.5 ** (elapsed / self.recovery_half_life))
-        self._slowdown_at = now
-        if self._slowdown == 1.0:
-            logger.info("poller: backpressure over, back to full speed")
-        limit = self._limit_for(self._slowdown)
-        if limit > self._limit:
-            self._limit = limit
-            if self._idle_workers:
-                self._wake()  # more polls may run at once now
-
-    def _backpressure(self, now: float, pause: float, reason: str) -> None:
-        pause = min(max(0.0, pause), self.max_pause)
-        if now < self._paused_until:
-            # Polls that were in flight when the pause began report the same episode: no second doubling.
-            self._paused_until = max(self._paused_until, now + pause)
-            return
-        self._decay(now)
-        self._slowdown = min(self.max_slowdown, self._slowdown * 2.0)
-        self._limit = self._limit_for(self._slowdown)
-        self._slowdown_at = now
-        self._backpressure_events += 1
-        self._paused_until = now + pause
-        logger.info(
-            "poller: %s: pausing %.1f s, slowdown %.1fx (concurrency %d, intervals x%.1f)",
-            reason,
-            pause,
-            self._slowdown,
-            self._limit,
-            self._slowdown,
-        )
-        self._wake()
-
-    async def _emit(self, event: PollerEvent, callback: Callable[[Any], Awaitable[object] | object] | None) -> None:
+    async def _emit(
+        self,
+        event: PollerEvent,
+        callback: Callable[[Any], Awaitable[object] | object] | None,
+        delivery: _Delivery | None,
+    ) -> None:
+        ack = delivery.ack if delivery is not None else None
         for stream in self._streams:
-            stream._offer(event)
+            if stream._offer(event, ack) and delivery is not None:
+                delivery.waiting += 1
         if callback is None:
             return
         try:
@@ -1214,14 +971,106 @@ class BalancePoller:
             if inspect.isawaitable(result):
                 await result
         except asyncio.CancelledError:
+            if delivery is not None:
+                delivery.failed = True
             raise
         except Exception:
-            self._callback_errors += 1
-            logger.exception("poller: %s callback failed for %r", type(event).__name__, event)
+            if delivery is not None:
+                delivery.failed = True  # not delivered: never stored, so a restart reports it again
+            self._callback_failed(event)
+
+    def _callback_failed(self, event: PollerEvent) -> None:
+        """Count and log a callback's exception (also called by the sync poller's dispatcher)."""
+        self._callback_errors += 1
+        logger.exception("poller: %s callback failed for %r", type(event).__name__, event)
 
     def __repr__(self) -> str:
         state = "running" if self.running else ("stopped" if self._started else "not started")
+        shard = f", shard {self.shard[0]}/{self.shard[1]}" if self.shard is not None else ""
         return (
             f"<BalancePoller {state}: {len(self._watches)} account(s), concurrency {self.concurrency}, "
-            f"interval {self.interval:g} s>"
+            f"interval {self.interval:g} s{shard}>"
         )
+
+
+def _unchanged(previous: dict[str, Decimal], answer: Any) -> bool:
+    """True when ``answer`` lists exactly the amounts of ``previous`` (checked without building a dict).
+
+    Anything unusual (another type, a string amount, a new or missing currency) says False, and the answer is
+    then read in full by :func:`_read_balances`.
+    """
+    if type(answer) is not dict:
+        return False
+    items = answer.get("balances")
+    if type(items) is not list or len(items) != len(previous):
+        return False
+    try:
+        for item in items:
+            amount = item["amount"]
+            if type(amount) is not Decimal or previous[item["currency"]] != amount:
+                return False
+    except (KeyError, TypeError):  # an entry that is not an object, lacks a key, or has an odd currency
+        return False
+    return True
+
+
+def _read_balances(answer: Any) -> dict[str, Decimal] | None:
+    """Currency -> amount of an ``account.get`` answer, or ``None`` when it cannot be read as balances.
+
+    The same rules as the ``AccountResponseDTO`` model, on the decoded JSON: ``balances`` must be a list of objects,
+    each with a string ``currency`` and a finite amount (a JSON number, or a numeric string) of sane magnitude.
+    """
+    if type(answer) is not dict:
+        return None
+    items = answer.get("balances")
+    if type(items) is not list:
+        return None  # null, missing, or not a list
+    balances: dict[str, Decimal] = {}
+    for item in items:
+        if type(item) is not dict:
+            return None
+        currency = item.get("currency")
+        amount = item.get("amount")
+        if type(currency) is not str:
+            return None
+        if type(amount) is not Decimal or not _SANE_EXPONENT[0] <= amount.adjusted() <= _SANE_EXPONENT[1]:
+            amount = _amount(amount)
+            if amount is None:
+                return None
+        # Interned: 10,000 snapshots share eight currency strings instead of holding 80,000 copies.
+        balances[intern(currency)] = amount
+    return balances
+
+
+_SANE_EXPONENT = (-1000, 1000)
+
+
+def _amount(value: object) -> Decimal | None:
+    """An amount that is not a plain JSON decimal: an integer, a numeric string; ``None`` if unreadable."""
+    if type(value) is int:
+        result = Decimal(value)
+    elif type(value) is str:
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    elif type(value) is Decimal:
+        result = value
+    else:
+        return None  # null, a boolean, an object ...
+    if not result.is_finite() or not _SANE_EXPONENT[0] <= result.adjusted() <= _SANE_EXPONENT[1]:
+        return None
+    return result
+
+
+def _unreadable(account: str, answer: Any) -> InvalidResponseError:
+    raw = answer.get("balances") if type(answer) is dict else answer
+    if type(answer) is not dict:
+        what = f"a JSON {type(answer).__name__}, not an object"
+    elif type(raw) is list:
+        what = "a balance without a readable currency or amount"
+    elif raw is not None:
+        what = f"balances as {type(raw).__name__}, not a list of balances"
+    else:
+        what = "no balances (null or missing)"
+    return InvalidResponseError(f"account.get for {account} answered {what}", operation="account.get")
