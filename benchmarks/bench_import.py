@@ -47,7 +47,7 @@ def _cli() -> list[str]:
     return [
         sys.executable,
         "-c",
-        "import sys; from calypso_async.cli import main; sys.argv[0] = 'calypso'; main()",
+        "import sys; from calypso_sync.cli import main; sys.argv[0] = 'calypso'; main()",
         "--help",
     ]
 
