@@ -763,12 +763,29 @@ def _carry_recovery_facts(future: concurrent.futures.Future[Any], interrupt: Bas
     if cause is None or cause is interrupt:
         return
     for name in _RECOVERY_FACTS:
-        value = getattr(cause, name, None)
+        value = _recovery_fact(cause, name)
         if value is not None and getattr(interrupt, name, None) is None:
             try:
                 setattr(interrupt, name, value)
             except (AttributeError, TypeError):  # pragma: no cover - an exception type with __slots__
                 pass
+
+
+def _recovery_fact(exc: BaseException, name: str) -> Any:
+    """``exc.<name>``, or that of the nearest exception it was raised from or during.
+
+    On Python 3.10 a cancelled task ends with a new ``CancelledError`` whose ``__context__`` is the one the
+    engine marked; later versions re-raise the marked one itself.
+    """
+    item: BaseException | None = exc
+    for _ in range(8):
+        if item is None:
+            return None
+        value = getattr(item, name, None)
+        if value is not None:
+            return value
+        item = item.__cause__ or item.__context__
+    return None
 
 
 def _silent_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
