@@ -166,6 +166,11 @@ def _log_retry(retry_number: int, exc: BaseException, delay: float) -> None:
     )
 
 
+_MAX_CACHED_PREFIXES = 16384
+"""Envelope starts kept, one per account (about 100 bytes each): a balance poller watching thousands of
+accounts would otherwise encode each account's prefix on every call."""
+
+
 def _observed_retry(record: CallRecord) -> Callable[[int, BaseException, float], None]:
     def log(retry_number: int, exc: BaseException, delay: float) -> None:
         record.retry(retry_number, exc, delay)
@@ -538,8 +543,9 @@ class AsyncAPIClient:
         prefix = self._prefixes.get(account)
         if prefix is None:
             prefix = b'{"timestamp":' if account is None else b'{"account":' + _json.dumps(account) + b',"timestamp":'
-            if len(self._prefixes) < 64:
-                self._prefixes[account] = prefix
+            if len(self._prefixes) >= _MAX_CACHED_PREFIXES:
+                self._prefixes.clear()  # a poller of more accounts than this: rebuild, never grow without bound
+            self._prefixes[account] = prefix
         sent: Any = None
         if payload is None or op.payload == "none":
             suffix = b"}"

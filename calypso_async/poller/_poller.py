@@ -41,7 +41,8 @@ from sys import intern
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._errors import APITimeoutError, CalypsoError, InvalidResponseError
+from .._errors import APITimeoutError, InvalidResponseError
+from .._operation import Operation
 from ._backpressure import _Backpressure
 from ._clock import LoopClock, ManualClock, PollerClock, _Handle
 from ._events import AccountSnapshot, BalanceChange, PollerEvent, PollError, PollerStats, _utc, change_key, error_key
@@ -58,7 +59,11 @@ __all__ = ["BalancePoller"]
 logger = logging.getLogger("calypso.poller")
 
 _ZERO = Decimal(0)
-_ACCOUNT_PATH = "/api/v1/account"
+_ACCOUNT_GET: Operation[Any] = Operation(
+    name="account.get", method="POST", path="/api/v1/account", account=True, payload="none"
+)
+"""What ``client.account.get`` sends, answered as decoded JSON (``response=None``): the poller needs only the
+currencies and amounts, and building the model was a third of the client's CPU per poll."""
 _FLUSH_DELAY = 0.05
 """Seconds (loop time) the first snapshot waits for others to join its batch before the store writes them."""
 _EARLY = 0.001
@@ -822,9 +827,7 @@ class BalancePoller:
         started = clock.monotonic() if debug else 0.0
         worker.busy_since = self._loop_time()
         try:
-            # What client.account.get sends, read without building the model: that was a third of the
-            # client's CPU per poll, and the poller needs only the currencies and amounts.
-            answer = await watch.client.request(_ACCOUNT_PATH, account=watch.account, timeout=timeout, max_retries=0)
+            answer = await watch.client._call(_ACCOUNT_GET, account=watch.account, timeout=timeout, max_retries=0)
         except asyncio.CancelledError:
             if not worker.timed_out or self._stopping:
                 raise
@@ -839,8 +842,6 @@ class BalancePoller:
             return
         except Exception as exc:
             worker.busy_since = 0.0
-            if isinstance(exc, CalypsoError):
-                exc.operation = "account.get"  # the call it stands for, not the raw request() it went through
             await self._failed(watch, exc)
             return
         worker.busy_since = 0.0
