@@ -64,9 +64,7 @@ ACCOUNT_BODY: bytes = (
 
 def hand_signed() -> tuple[bytes, dict[str, str]]:
     """What a fair hand-rolled client does per call: envelope with a fresh timestamp, HMAC-SHA512, headers."""
-    body = json.dumps(
-        {"account": ACCOUNT, "timestamp": int(time.time() * 1000)}, separators=(",", ":")
-    ).encode("utf-8")
+    body = json.dumps({"account": ACCOUNT, "timestamp": int(time.time() * 1000)}, separators=(",", ":")).encode("utf-8")
     sign = hmac.new(SECRET_BYTES, body, hashlib.sha512).hexdigest()
     return body, {"Key": API_KEY, "Sign": sign, "Content-Type": "application/json"}
 
@@ -95,8 +93,15 @@ class Settings:
     @classmethod
     def tiny(cls) -> Settings:
         return cls(
-            rounds=1, duration=0.05, cpu_calls=20, import_runs=1, concurrencies=(1, 4), threads=(1, 2),
-            page_items=10, pin=False, quick=True,
+            rounds=1,
+            duration=0.05,
+            cpu_calls=20,
+            import_runs=1,
+            concurrencies=(1, 4),
+            threads=(1, 2),
+            page_items=10,
+            pin=False,
+            quick=True,
         )
 
 
@@ -200,10 +205,17 @@ def compare(
     if cpu_s and cpu_b:
         extra["cpu_us_per_call"] = (statistics.median(cpu_s) * 1e6, statistics.median(cpu_b) * 1e6)
     return Result(
-        group, name, statistics.median(s.value for s in subject) * scale,
-        statistics.median(b.value for b in baseline) * scale, unit, baseline_name,
-        higher_is_better=higher_is_better, ratio=statistics.median(ratios), spread=(min(ratios), max(ratios)),
-        extra=extra, **kw,
+        group,
+        name,
+        statistics.median(s.value for s in subject) * scale,
+        statistics.median(b.value for b in baseline) * scale,
+        unit,
+        baseline_name,
+        higher_is_better=higher_is_better,
+        ratio=statistics.median(ratios),
+        spread=(min(ratios), max(ratios)),
+        extra=extra,
+        **kw,
     )
 
 

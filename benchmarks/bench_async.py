@@ -90,8 +90,13 @@ async def _run(settings: Settings, server: ServerProcess) -> list[Result]:
             )
             results.append(
                 compare(
-                    GROUP, f"async account.get, concurrency {concurrency}", samples["calypso"], samples["raw"],
-                    unit="calls/s", baseline_name="raw aiohttp, hand-signed", higher_is_better=True,
+                    GROUP,
+                    f"async account.get, concurrency {concurrency}",
+                    samples["calypso"],
+                    samples["raw"],
+                    unit="calls/s",
+                    baseline_name="raw aiohttp, hand-signed",
+                    higher_is_better=True,
                     target=0.90 if concurrency == 64 else None,
                 )
             )

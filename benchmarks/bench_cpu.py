@@ -76,8 +76,15 @@ async def _run(settings: Settings) -> list[Result]:
         await client.aclose()
     return [
         compare(
-            GROUP, "client CPU per call (network removed)", subject, baseline, unit="µs/call",
-            baseline_name="json.dumps + hmac + json.loads", higher_is_better=False, scale=1e6, target=2.0,
+            GROUP,
+            "client CPU per call (network removed)",
+            subject,
+            baseline,
+            unit="µs/call",
+            baseline_name="json.dumps + hmac + json.loads",
+            higher_is_better=False,
+            scale=1e6,
+            target=2.0,
         )
     ]
 

@@ -88,8 +88,8 @@ def page_body(items: int, seed: int = 7) -> bytes:
     rows = []
     for i in range(items):
         amount = f"{rng.randrange(0, 10**6)}.{rng.randrange(0, 10**18):018d}"
-        created = (start + timedelta(seconds=37 * i, microseconds=rng.randrange(10**6))).isoformat().replace(
-            "+00:00", "Z"
+        created = (
+            (start + timedelta(seconds=37 * i, microseconds=rng.randrange(10**6))).isoformat().replace("+00:00", "Z")
         )
         ident = uuid.UUID(int=rng.getrandbits(128), version=4)
         address = "T" + "".join(rng.choice(_BASE58) for _ in range(33))
@@ -170,16 +170,27 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
     items = settings.page_items
     return [
         compare(
-            GROUP, f"decode + structure {items:,}-item {model_name}", samples["subject"], samples["baseline"],
-            unit="ms", baseline_name="json.loads (plain dicts)", higher_is_better=False, scale=1e3,
+            GROUP,
+            f"decode + structure {items:,}-item {model_name}",
+            samples["subject"],
+            samples["baseline"],
+            unit="ms",
+            baseline_name="json.loads (plain dicts)",
+            higher_is_better=False,
+            scale=1e3,
             note=(
                 f"exact decode {decode_only * 1e3:.2f} ms + structure {structure_only * 1e3:.2f} ms; "
                 f"{med_s / items * 1e6:.1f} µs/item"
             ),
         ),
         Result(
-            GROUP, f"memory held by the {items:,}-item page", mem_s / 2**20, mem_b / 2**20, "MiB",
-            "json.loads (plain dicts)", higher_is_better=False,
+            GROUP,
+            f"memory held by the {items:,}-item page",
+            mem_s / 2**20,
+            mem_b / 2**20,
+            "MiB",
+            "json.loads (plain dicts)",
+            higher_is_better=False,
             note=f"peak while building {peak_s / 2**20:.2f} MiB vs {peak_b / 2**20:.2f} MiB; body "
             f"{len(body) / 2**20:.2f} MiB",
         ),

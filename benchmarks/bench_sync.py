@@ -147,16 +147,28 @@ def run(settings: Settings, server: ServerProcess | None = None) -> list[Result]
                 if subject is None:
                     results.append(
                         Result(
-                            GROUP, row, None, statistics.median(x.value for x in samples[base]), "calls/s",
-                            f"{base_name}, hand-signed", higher_is_better=True, target=target,
+                            GROUP,
+                            row,
+                            None,
+                            statistics.median(x.value for x in samples[base]),
+                            "calls/s",
+                            f"{base_name}, hand-signed",
+                            higher_is_better=True,
+                            target=target,
                             note="calypso_sync.Calypso does not exist yet",
                         )
                     )
                     continue
                 results.append(
                     compare(
-                        GROUP, row, samples["calypso"], samples[base], unit="calls/s",
-                        baseline_name=f"{base_name}, hand-signed", higher_is_better=True, target=target,
+                        GROUP,
+                        row,
+                        samples["calypso"],
+                        samples[base],
+                        unit="calls/s",
+                        baseline_name=f"{base_name}, hand-signed",
+                        higher_is_better=True,
+                        target=target,
                     )
                 )
     finally:

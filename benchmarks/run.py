@@ -154,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\ntotal {time.perf_counter() - started:.0f} s; command: {command}")
     if args.json:
         payload: dict[str, Any] = {
-            "machine": info, "settings": asdict(settings), "results": [asdict(r) for r in results]
+            "machine": info,
+            "settings": asdict(settings),
+            "results": [asdict(r) for r in results],
         }
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=2, default=str)

@@ -75,7 +75,6 @@ _LAZY = {
     "SnapshotStoreError": "poller",
     "MemoryStore": "poller",
     "SQLiteStore": "poller",
-
     "WebhookEvent": "webhooks",
     "construct_event": "webhooks",
     "dedup_key": "webhooks",
@@ -96,6 +95,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
+
 
 __all__ = [
     "NOT_GIVEN",

@@ -44,6 +44,7 @@ def _rebuild(cls: type[_E], args: tuple[Any, ...], state: dict[str, Any]) -> _E:
     exc.__dict__.update(state)
     return exc
 
+
 __all__ = [
     "ERROR_CODE_CLASSES",
     "APIConnectionError",

@@ -143,7 +143,7 @@ def control_routes(server: FakeCalypso, enabled: bool) -> list[web.RouteDef]:
     def set_balance(body: dict[str, Any], request: web.Request) -> Any:
         currency = body.get("currency")
         if not isinstance(currency, str) or not currency:
-            raise _bad("currency is required (e.g. \"USDT_TRX\")")
+            raise _bad('currency is required (e.g. "USDT_TRX")')
         amount = _optional_amount(body, "amount")
         if amount is None:
             raise _bad("amount is required (a number or a decimal string)")
@@ -155,7 +155,7 @@ def control_routes(server: FakeCalypso, enabled: bool) -> list[web.RouteDef]:
         spec = dict(body)
         path = spec.pop("path", "*")
         if not isinstance(path, str) or not path:
-            raise _bad("path must be an API path such as \"/api/v1/account\", or \"*\" for every path")
+            raise _bad('path must be an API path such as "/api/v1/account", or "*" for every path')
         server.inject(path, Fault.from_json(spec))
         return {"pendingFaults": server.pending_faults}
 

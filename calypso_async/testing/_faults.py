@@ -90,8 +90,14 @@ class Fault:
         """
         raw = body.encode("utf-8") if isinstance(body, str) else body
         return cls(
-            "status", status_code=code, error_code=error_code, message=message, retry_after=retry_after,
-            body=raw, content_type=content_type, times=times,
+            "status",
+            status_code=code,
+            error_code=error_code,
+            message=message,
+            retry_after=retry_after,
+            body=raw,
+            content_type=content_type,
+            times=times,
         )
 
     @classmethod
@@ -151,7 +157,7 @@ class Fault:
         503
         """
         if not isinstance(spec, Mapping):
-            raise ValueError("a fault is a JSON object such as {\"kind\": \"status\", \"code\": 503}")
+            raise ValueError('a fault is a JSON object such as {"kind": "status", "code": 503}')
         kind = spec.get("kind")
         if not isinstance(kind, str) or kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}; got {kind!r}")

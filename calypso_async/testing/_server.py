@@ -481,9 +481,7 @@ class FakeCalypso:
             raise bad_request("Request body must be a JSON object")
         timestamp = decoded.get("timestamp")
         if not isinstance(timestamp, int) or isinstance(timestamp, bool):
-            raise ApiError(
-                400, "011", "Invalid timestamp: timestamp must be an integer (Unix time in milliseconds)"
-            )
+            raise ApiError(400, "011", "Invalid timestamp: timestamp must be an integer (Unix time in milliseconds)")
         server_ms = int(self.now() * 1000)
         if abs(timestamp - server_ms) > TIMESTAMP_WINDOW_MS:
             raise ApiError(

@@ -316,9 +316,7 @@ class State:
         """Take ``amount`` or refuse with 001 and a message that says how much is missing."""
         available = self.balance(account_id, currency)
         if available < amount:
-            raise bad_request(
-                f"Insufficient balance for {what}: {currency} available {available}, required {amount}"
-            )
+            raise bad_request(f"Insufficient balance for {what}: {currency} available {available}, required {amount}")
         self.account(account_id).balances[currency] = available - amount
 
     def fee(self, amount: Decimal, currency: str) -> Decimal:

@@ -76,9 +76,7 @@ def _path_pattern(path: str) -> re.Pattern[str] | None:
     if "{" not in path:
         return None
     parts = re.split(r"\{(\w+)\}", path)
-    regex = "".join(
-        re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)" for index, part in enumerate(parts)
-    )
+    regex = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)" for index, part in enumerate(parts))
     return re.compile(f"^{regex}$")
 
 

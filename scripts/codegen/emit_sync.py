@@ -54,6 +54,7 @@ def sync_text(text: str) -> str:
     text = re.sub(r"(?<![\w.])AsyncCalypso\b", CLIENT, text)
     return re.sub(r"\baclose\(\)", "close()", text)
 
+
 SYNC_RAW_DOC = """Every call of this client, answering a :class:`~calypso_async.RawResponse` (status, headers, timing).
 
 >>> client.with_raw_response.account.get().status_code  # doctest: +SKIP

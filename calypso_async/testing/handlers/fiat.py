@@ -17,8 +17,13 @@ from .._state import Record, State
 
 __all__ = ["HANDLERS", "seed"]
 
-_GEOS = (("Argentina", "AR", "ARS"), ("Germany", "DE", "EUR"), ("United Kingdom", "GB", "GBP"),
-         ("Brazil", "BR", "BRL"), ("United States", "US", "USD"))
+_GEOS = (
+    ("Argentina", "AR", "ARS"),
+    ("Germany", "DE", "EUR"),
+    ("United Kingdom", "GB", "GBP"),
+    ("Brazil", "BR", "BRL"),
+    ("United States", "US", "USD"),
+)
 _RATE_MINUTES = 15 * 60.0
 _C2F_TYPES = ("CARD", "SEPA")
 
@@ -30,9 +35,7 @@ def _fiat_amount(state: State, currency: str, amount: Decimal, fiat: str) -> Dec
 def seed(state: State) -> None:
     rng = state.rng
     account = next(iter(state.accounts))
-    state.geos = [
-        {"id": state.uuid(), "name": name, "code": code, "fiatCurrency": fiat} for name, code, fiat in _GEOS
-    ]
+    state.geos = [{"id": state.uuid(), "name": name, "code": code, "fiatCurrency": fiat} for name, code, fiat in _GEOS]
     for states, store in (
         (("CREATED", "COMPLETED", "COMPLETED"), state.fiat_withdrawal_orders),
         (("CREATED", "IN_PROGRESS", "PAID", "COMPLETED", "FAILED"), state.fiat_deposit_orders),

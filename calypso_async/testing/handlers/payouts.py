@@ -126,9 +126,7 @@ def create_mass(call: Call) -> Any:
     field = next((name for name in MASS_ITEM_FIELDS if call.payload.get(name) is not None), None)
     items = call.payload.get(field) if field else None
     if not isinstance(items, list) or not items:
-        raise bad_request(
-            "payload.withdrawals is required: a non-empty list of {depositAddress, amount[, comment]}"
-        )
+        raise bad_request("payload.withdrawals is required: a non-empty list of {depositAddress, amount[, comment]}")
     valid: list[tuple[int, str, Decimal, str | None]] = []
     invalid: list[tuple[int, Any, Any, str]] = []
     for index, item in enumerate(items):
@@ -191,8 +189,13 @@ def create_mass(call: Call) -> Any:
         state.emit(
             "PAYOUT_VALIDATION_ERROR",
             "PAYOUT",
-            {"type": "PAYOUT_VALIDATION_ERROR", "parentExternalId": int(payout_id), "message": message,
-             "idempotencyKey": key, "withdrawalId": withdrawal.data["id"]},
+            {
+                "type": "PAYOUT_VALIDATION_ERROR",
+                "parentExternalId": int(payout_id),
+                "message": message,
+                "idempotencyKey": key,
+                "withdrawalId": withdrawal.data["id"],
+            },
         )
     answer = dict(data)
     answer["withdrawals"] = [dict(state.withdrawals[w].data) for w in record.extra["withdrawals"]]
@@ -323,8 +326,12 @@ def fail_payout(state: State, id_or_key: str, message: str) -> dict[str, Any]:
     state.emit(
         "PAYOUT_VALIDATION_ERROR",
         "PAYOUT",
-        {"type": "PAYOUT_VALIDATION_ERROR", "parentExternalId": int(data["id"]), "message": message,
-         "idempotencyKey": data.get("idempotencyKey")},
+        {
+            "type": "PAYOUT_VALIDATION_ERROR",
+            "parentExternalId": int(data["id"]),
+            "message": message,
+            "idempotencyKey": data.get("idempotencyKey"),
+        },
     )
     _announce(state, record)
     return dict(data)

@@ -138,9 +138,7 @@ def find_transactions(call: Call) -> Any:
     return page(found, payload)
 
 
-def _transaction(
-    state: State, purse: Record, amount: Decimal, transaction_state: str, created: float
-) -> Record:
+def _transaction(state: State, purse: Record, amount: Decimal, transaction_state: str, created: float) -> Record:
     data = purse.data
     transaction_id = state.uuid()
     record = Record(

@@ -144,8 +144,19 @@ def settlement_incoming(call: Call) -> Any:
 def report_payouts(call: Call) -> Any:
     start, end = _period(call)
     chains = _chains(call)
-    fields = ("id", "createdDate", "currency", "amount", "fee", "state", "depositAddress", "transactionHash",
-              "idempotencyKey", "externalId", "comment")
+    fields = (
+        "id",
+        "createdDate",
+        "currency",
+        "amount",
+        "fee",
+        "state",
+        "depositAddress",
+        "transactionHash",
+        "idempotencyKey",
+        "externalId",
+        "comment",
+    )
     rows = [
         {name: record.data[name] for name in fields if name in record.data}
         for record in call.state.payouts.values()
@@ -159,8 +170,21 @@ def report_payouts(call: Call) -> Any:
 def report_invoices(call: Call) -> Any:
     start, end = _period(call)
     chains = _chains(call)
-    fields = ("id", "createdDate", "type", "currency", "amount", "fee", "state", "invoiceAddress",
-              "idempotencyKey", "externalId", "description", "fiatAmount", "fiatCurrency")
+    fields = (
+        "id",
+        "createdDate",
+        "type",
+        "currency",
+        "amount",
+        "fee",
+        "state",
+        "invoiceAddress",
+        "idempotencyKey",
+        "externalId",
+        "description",
+        "fiatAmount",
+        "fiatCurrency",
+    )
     rows = []
     for record in call.state.invoices.values():
         if record.account != call.account or not _in_period(record, start, end):
