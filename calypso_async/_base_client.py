@@ -65,9 +65,6 @@ from ._retry import RetryMode, RetryPolicy, is_ambiguous
 from ._signing import Signer, mask
 from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["NOT_GIVEN", "AsyncAPIClient"]
 
 if TYPE_CHECKING:
