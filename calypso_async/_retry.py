@@ -109,7 +109,19 @@ class RetryPolicy:
             if retries <= 0 or not (is_retryable(exc, mode) or (also_retry is not None and also_retry(exc))):
                 raise
             first_failure: BaseException = exc
+        return await self._retry(attempt, first_failure, mode, retries, before_retry, also_retry)
 
+    async def _retry(
+        self,
+        attempt: Callable[[int], Awaitable[T]],
+        first_failure: BaseException,
+        mode: RetryMode,
+        retries: int,
+        before_retry: Callable[[int, BaseException, float], None] | None,
+        also_retry: Callable[[BaseException], bool] | None,
+    ) -> T:
+        # Apart from run(): the closures below make their captured variables cells, created on every call of
+        # the function that holds them; here they cost only calls that retry.
         import tenacity  # only once a retry is due: keeps tenacity out of the import of calypso
 
         def retryable(exc: BaseException) -> bool:
