@@ -539,8 +539,7 @@ class BalancePoller:
         self._loop_time = loop.time
         self._scheduler = loop.create_task(self._schedule_loop(), name="calypso-poller-scheduler")
         self._workers = [_Worker() for _ in range(self.concurrency)]
-        for i, worker in enumerate(self._workers):
-            worker.task = loop.create_task(self._work(worker), name=f"calypso-poller-worker-{i}")
+        self._start_worker(0)
         self._watchdog = loop.call_later(self._hard_timeout / 2, self._check_hung)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -799,8 +798,26 @@ class BalancePoller:
         if not self._stopping:
             self._watchdog = loop.call_later(bound / 2, self._check_hung)
 
-    async def _work(self, worker: _Worker) -> None:
+    def _start_worker(self, index: int) -> None:
+        """Start worker ``index``; it starts the next one once it has begun its first poll.
+
+        Why one after another: 200 workers started at once would open 200 connections and send 200 requests in
+        one burst, and their answers would come back in one burst too; queued behind each other on the loop,
+        they would make the first rounds slower than the steady state. Started in turn, one per loop pass,
+        the first requests go out as fast as the loop can send them, spread the way the steady state spreads
+        them. No clock is involved: a test with a :class:`ManualClock` sees every worker started as soon as
+        the loop has run.
+        """
+        if self._stopping or index >= len(self._workers):
+            return
+        worker = self._workers[index]
+        worker.task = asyncio.get_running_loop().create_task(
+            self._work(worker, index), name=f"calypso-poller-worker-{index}"
+        )
+
+    async def _work(self, worker: _Worker, index: int) -> None:
         loop = asyncio.get_running_loop()
+        loop.call_soon(self._start_worker, index + 1)  # runs once this worker waits for its first answer
         clock = self._clock
         idle = self._idle_workers
         heap = self._schedule.heap

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable
 from decimal import Decimal
@@ -275,6 +276,22 @@ async def test_polls_use_no_client_retries_and_the_poll_timeout(server: FakeCaly
     assert seen == [2.5]  # one attempt: the client did not retry the 503 itself
 
 
+async def test_workers_start_one_after_another_not_in_one_burst(server: FakeCalypso, make_poller: MakePoller) -> None:
+    gate = Gate()
+    transport = ScriptedTransport(lambda request: gate)
+    async with server.client(transport=transport) as client:
+        poller = make_poller(client, add_accounts(server, 8), first_poll_spread=0.0, concurrency=4)
+        await poller.start()
+        in_flight = []
+        for _ in range(20):
+            await asyncio.sleep(0)  # one pass of the loop
+            in_flight.append(gate.waiting)
+        assert in_flight[0] <= 1 and in_flight[-1] == 4
+        assert all(later - earlier <= 1 for earlier, later in itertools.pairwise(in_flight))  # one more per pass
+        gate.open()
+        await poller.stop()
+
+
 async def test_hung_transport_is_bounded_by_the_outer_timeout(server: FakeCalypso, recorder: Recorder) -> None:
     gate = Gate()
     transport = ScriptedTransport(lambda request: gate)
@@ -326,14 +343,18 @@ async def test_rate_limit_pauses_the_whole_poller_honouring_retry_after_and_reco
 
 async def test_concurrent_429s_are_one_episode(server: FakeCalypso, make_poller: MakePoller) -> None:
     accounts = add_accounts(server, 8)
-    async with server.client() as client, make_poller(client, accounts, first_poll_spread=0.0) as poller:
+    async with (
+        server.client() as client,
+        make_poller(client, accounts, first_poll_spread=0.0, jitter=0.0) as poller,
+    ):
+        await poller.advance(0)  # the baselines; every worker has started
         server.inject("/api/v1/account", Fault.status(429, retry_after=3, times=8))
-        await poller.advance(0)  # all eight polls run at once and all meet a 429
+        await poller.advance(10)  # all eight polls fall due together, run at once and all meet a 429
         stats = poller.stats()
         assert stats.rate_limited == 8 and stats.backpressure_events == 1 and stats.slowdown == 2.0
         assert stats.paused_for == 3.0
         await poller.advance(4.0)
-        assert poller.stats().polls == 16  # each account polled again within a second after the pause
+        assert poller.stats().polls == 24  # each account polled again within a second after the pause
 
 
 async def test_burst_of_server_errors_slows_everyone_sporadic_ones_do_not(
@@ -440,8 +461,8 @@ async def test_stop_leaves_no_task_and_streams_end(server: FakeCalypso, make_pol
         poller = make_poller(client, server.accounts, first_poll_spread=0.0, concurrency=16)
         await poller.start()
         stream = poller.events()
-        assert len(poller_tasks()) == 17
         await poller.advance(1)
+        assert len(poller_tasks()) == 17  # the scheduler and 16 workers (started one after another)
         server.set_balance(server.accounts[0], "BTC", Decimal("5"))
         await poller.advance(30)
         await poller.stop()
