@@ -47,7 +47,7 @@ class Operation(Generic[T]):
     """The envelope carries ``account``."""
     payload: Literal["required", "optional", "none"]
     response: type[T] | None = None
-    """Model class the answer is structured into; ``None`` returns the decoded JSON."""
+    """Model class the answer is structured into; ``None`` returns the decoded JSON, ``bytes`` the body as received."""
     idempotency_field: str | None = None
     """Payload field that makes a create unique (``idempotencyKey``)."""
     money_moving: bool = False

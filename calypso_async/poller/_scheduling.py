@@ -40,6 +40,7 @@ class _Watch:
         "active",
         "balances",
         "client",
+        "digest",
         "failures",
         "interval",
         "observed_at",
@@ -54,6 +55,8 @@ class _Watch:
         self.interval = interval
         self.failures = 0
         self.balances: dict[str, Decimal] | None = None
+        self.digest: bytes | None = None
+        """Digest of the answer body that gave ``balances`` (an identical answer is not decoded again)."""
         self.observed_at = 0.0
         self.active = True
         self.seq = -1

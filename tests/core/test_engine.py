@@ -209,6 +209,19 @@ async def test_unreadable_success_is_invalid_response(body: bytes) -> None:
         await make(transport, retry_policy=RetryPolicy(max_retries=0))._call(op)
 
 
+async def test_an_operation_answering_bytes_gets_the_body_as_sent_and_errors_as_usual() -> None:
+    body = b'{"balances": [{"currency": "BTC", "amount": 1.50}]}  '
+    transport = StubTransport(ok(body), ok(b""), error(404, "004", "not found"))
+    client = make(transport, retry_policy=RetryPolicy(max_retries=0))
+    op: Operation[bytes] = Operation(
+        name="x.get", method="POST", path="/x", account=True, payload="none", response=bytes
+    )
+    assert await client._call(op) == body  # not decoded: no reformatting, no Decimal
+    assert await client._call(op) == b""
+    with pytest.raises(NotFoundError):
+        await client._call(op)
+
+
 async def test_raw_request() -> None:
     transport = StubTransport(ok({"n": 1.5}), ok({}), ok({}))
     client = make(transport)

@@ -22,6 +22,8 @@ BAD = {
     "an amount that is null": b'{"account":"0xa","balances":[{"currency":"BTC","amount":null}]}',
     "an entry without a currency": b'{"account":"0xa","balances":[{"amount":"1.5"}]}',
     "an entry that is not an object": b'{"account":"0xa","balances":["BTC"]}',
+    "not JSON": b"<html>502 Bad Gateway</html>",
+    "an empty body": b"",
 }
 
 
@@ -103,3 +105,57 @@ async def test_errors_name_the_account_get_operation() -> None:
     finally:
         await client.aclose()
     assert [e.error.operation for e in recorder.errors] == ["account.get"]  # type: ignore[attr-defined]
+
+
+async def _poll_answers(answers: list[bytes], monkeypatch: pytest.MonkeyPatch) -> tuple[Recorder, list[bytes]]:
+    """Poll ``0xa`` for 300 s (every 10 s, backing off after failures), answering ``answers`` in turn and then the last
+    one again; returns the events and the bodies the poller decoded."""
+    from calypso_async.poller import _poller
+
+    decoded: list[bytes] = []
+    decode = _poller._decode
+
+    def spy(body: bytes) -> object:
+        decoded.append(body)
+        return decode(body)
+
+    monkeypatch.setattr(_poller, "_decode", spy)
+    canned = ScriptedTransport(lambda request: Response(200, {}, answers.pop(0) if len(answers) > 1 else answers[0]))
+    recorder = Recorder()
+    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
+    poller = BalancePoller(
+        client, ["0xa"], interval=10, jitter=0.0, clock=ManualClock(), on_change=recorder, on_error=recorder
+    )
+    try:
+        async with poller:
+            await poller.advance(300)
+    finally:
+        await client.aclose()
+    assert len(answers) == 1
+    return recorder, decoded
+
+
+RENAMED = GOOD.replace(b'"account":"0xa"', b'"account":"0xa","name":"Treasury"')
+CHANGED = GOOD.replace(b'"amount":"1.5"', b'"amount":"2.5"')
+
+
+async def test_an_answer_identical_to_the_last_one_read_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder, decoded = await _poll_answers([GOOD, GOOD, GOOD, RENAMED, RENAMED, GOOD], monkeypatch)
+    assert decoded == [GOOD, RENAMED, GOOD]  # other bytes are decoded and compared: same balances, no change
+    assert recorder.changes == [] and recorder.errors == []
+
+
+async def test_a_change_is_seen_after_identical_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder, decoded = await _poll_answers([GOOD, GOOD, CHANGED, CHANGED, GOOD], monkeypatch)
+    assert decoded == [GOOD, CHANGED, GOOD]
+    assert [(c.currency, c.previous, c.new) for c in recorder.changes] == [
+        ("BTC", Decimal("1.5"), Decimal("2.5")),
+        ("BTC", Decimal("2.5"), Decimal("1.5")),
+    ]
+
+
+async def test_an_unreadable_answer_is_read_again_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = BAD["an unreadable amount"]
+    recorder, decoded = await _poll_answers([GOOD, bad, bad, GOOD], monkeypatch)
+    assert decoded == [GOOD, bad, bad]  # the last GOOD is the answer the snapshot came from
+    assert len(recorder.errors) == 2 and recorder.changes == []
