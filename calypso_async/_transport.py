@@ -213,7 +213,10 @@ class AiohttpTransport:
         if route is None:
             route = route_for(url, proxy=self._proxy, trust_env=self._trust_env, ssl_arg=self._ssl)
             session = self._session
-            if not self._owns_session and session is not None and "User-Agent" not in session.headers:
+            if self._owns_session:
+                # Our connectors carry the TLS settings already; aiohttp does more work per request given them.
+                route.kwargs.pop("ssl", None)
+            elif session is not None and "User-Agent" not in session.headers:
                 route.headers["User-Agent"] = self._user_agent  # your own session: ours, unless it has one
             self._routes[key] = route
         if len(self._routes) < 1024:
@@ -245,7 +248,11 @@ class AiohttpTransport:
                 timeout=self._timeout(request.timeout),
                 **route.kwargs,
             ) as resp:
-                body = await self._read(resp)
+                length = resp.content_length
+                if length is not None and length <= self._max_response_bytes and "Content-Encoding" not in resp.headers:
+                    body = await resp.read()  # the common answer: its size is known and within the limit
+                else:
+                    body = await self._read(resp)
                 return Response(resp.status, resp.headers, body)
         except aiohttp.ConnectionTimeoutError as exc:
             raise APITimeoutError(f"could not connect within {self._connect_timeout} s", request_sent=False) from exc
