@@ -539,7 +539,10 @@ class AsyncAPIClient:
         path = op.path.format(**path_params) if path_params else op.path
         prefix = self._prefixes.get(account)
         if prefix is None:
-            prefix = b'{"timestamp":' if account is None else b'{"account":' + _json.dumps(account) + b',"timestamp":'
+            if account is None:
+                prefix = b'{"timestamp":'
+            else:
+                prefix = b'{"account":' + _json.dumps_str(account) + b',"timestamp":'
             if len(self._prefixes) >= _MAX_CACHED_PREFIXES:
                 self._prefixes.clear()  # a poller of more accounts than this: rebuild, never grow without bound
             self._prefixes[account] = prefix

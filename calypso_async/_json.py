@@ -13,7 +13,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["JSONDecodeError", "dumps", "loads"]
+__all__ = ["JSONDecodeError", "dumps", "dumps_str", "loads"]
 
 JSONDecodeError = json.JSONDecodeError
 
@@ -97,6 +97,15 @@ def _write(value: Any, out: list[str]) -> None:
         raise TypeError(f"float value {hint} is not accepted in a request; pass decimal.Decimal (e.g. Decimal('0.1'))")
     else:
         raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps_str(value: str) -> bytes:
+    """One JSON string (ASCII, escaped): :func:`dumps` of a ``str``, without its general machinery.
+
+    >>> dumps_str('0xab"c')
+    b'"0xab\\\\"c"'
+    """
+    return _encode_str(value).encode("ascii")
 
 
 def dumps(value: Any) -> bytes:
