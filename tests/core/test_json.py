@@ -52,3 +52,36 @@ def test_integers_stay_integers() -> None:
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: abs(d.adjusted()) < 40))
 def test_any_finite_decimal_round_trips(value: Decimal) -> None:
     assert _json.loads(_json.dumps([value]))[0] == value
+
+
+_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)))  # what a UTF-8 body can hold
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_TEXT, children, max_size=4),
+    max_leaves=12,
+)
+
+
+def _full_path(text: str) -> object:
+    try:
+        return _json._strict_decoder.decode(text)
+    except (ValueError, RecursionError) as exc:
+        return type(exc)
+
+
+def _loads(text: str) -> object:
+    try:
+        return _json.loads(text.encode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError) as exc:
+        return type(exc)
+
+
+@given(_JSON_VALUES, st.sampled_from(["", " ", "\n\t "]), st.sampled_from(["", " ", "\r\n", "x", ",1"]))
+def test_loads_agrees_with_the_full_decoder_around_any_document(value: object, before: str, after: str) -> None:
+    text = before + json.dumps(value) + after
+    assert _loads(text) == _full_path(text)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40))
+def test_loads_agrees_with_the_full_decoder_on_any_text(text: str) -> None:
+    assert _loads(text) == _full_path(text)
