@@ -9,9 +9,13 @@ digits (truncated to microseconds), and ``Z`` or a ``±HH:MM``/``±HHMM``/``±HH
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 __all__ = ["parse_iso_datetime"]
+
+_fromisoformat: Callable[[str], datetime] | None = datetime.fromisoformat if sys.version_info >= (3, 11) else None
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
@@ -21,15 +25,31 @@ _ISO = re.compile(
 )
 
 
+def _plain_offset(match: re.Match[str]) -> bool:
+    """No UTC offset, or one within ±23:59 (``fromisoformat`` reads ``+00:60`` as an hour)."""
+    sign, hours, minutes = match.group(9, 10, 11)
+    return sign is None or (int(hours) <= 23 and int(minutes or 0) <= 59)
+
+
 def parse_iso_datetime(text: str) -> datetime:
     """An aware ``datetime`` from ISO-8601 text; ``ValueError`` when it is not one.
 
     >>> parse_iso_datetime("2025-03-01T10:00:00.12345Z").isoformat()
     '2025-03-01T10:00:00.123450+00:00'
     """
-    match = _ISO.fullmatch(text.strip())
+    stripped = text.strip()
+    match = _ISO.fullmatch(stripped)
     if match is None:
         raise ValueError(f"not an ISO-8601 date-time: {text[:64]!r}")
+    if _fromisoformat is not None and match.group(4) is not None and match.group(8) != "z" and _plain_offset(match):
+        # 3.11+: the C parser reads a date and time of this grammar (not a lowercase "z", not a bare date, an offset
+        # in range) the same way, ten times faster; what it refuses (30 February) takes the path below.
+        try:
+            parsed = _fromisoformat(stripped)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
     year, month, day, hour, minute, second, fraction, _zulu, sign, off_h, off_m = match.groups()
     tz = timezone.utc
     if sign is not None:

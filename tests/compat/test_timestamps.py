@@ -75,3 +75,37 @@ def test_models_structure_short_fractions() -> None:
     assert converter.structure("2025-03-01T10:00:00.5+02:00", datetime) == datetime(
         2025, 3, 1, 8, 0, 0, 500000, tzinfo=timezone.utc
     )
+
+
+@st.composite
+def _grammar_texts(draw: st.DrawFn) -> str:
+    """Any text of the accepted grammar, including dates the calendar refuses and out-of-range offsets."""
+    text = f"{draw(st.integers(1, 9999)):04d}-{draw(st.integers(0, 13)):02d}-{draw(st.integers(0, 32)):02d}"
+    if draw(st.booleans()):
+        text += draw(st.sampled_from("Tt ")) + f"{draw(st.integers(0, 25)):02d}:{draw(st.integers(0, 60)):02d}"
+        if draw(st.booleans()):
+            text += f":{draw(st.integers(0, 61)):02d}"
+            if draw(st.booleans()):
+                text += draw(st.sampled_from(".,")) + draw(st.text("0123456789", min_size=1, max_size=9))
+    zone = draw(st.sampled_from(["", "Z", "z", "+HH", "-HHMM", "+HH:MM"]))
+    hours, minutes = f"{draw(st.integers(0, 25)):02d}", f"{draw(st.integers(0, 60)):02d}"
+    return text + zone.replace("HH", hours).replace("MM", minutes)
+
+
+def _outcome(text: str) -> object:
+    try:
+        parsed = parse_iso_datetime(text)
+    except ValueError:
+        return ValueError
+    return parsed, parsed.utcoffset()
+
+
+@given(_grammar_texts())
+def test_the_fast_path_agrees_with_the_grammar_on_every_text(text: str) -> None:
+    from calypso_async import _timestamps
+
+    fast = _outcome(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_timestamps, "_fromisoformat", None)
+        slow = _outcome(text)
+    assert fast == slow
