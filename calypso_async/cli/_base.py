@@ -411,6 +411,13 @@ def report(exc: BaseException, stderr: IO[str], *, debug: bool) -> int:
     return code
 
 
+class _CliFormatter(logging.Formatter):
+    """``calypso: warning: ...``: log lines read like the CLI's own ``calypso: error: ...`` lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"calypso: {record.levelname.lower()}: {super().format(record)}"
+
+
 def configure_logging(debug: bool, stream: IO[str]) -> Callable[[], None]:
     """``--debug``: calypso's DEBUG logs on stderr (the SDK never logs secrets); else ``CALYPSO_LOG``'s level
     (debug or info); otherwise warnings only.
@@ -421,7 +428,7 @@ def configure_logging(debug: bool, stream: IO[str]) -> Callable[[], None]:
     logger = logging.getLogger("calypso")
     saved = (logger.level, logger.propagate)
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("calypso: %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_CliFormatter("%(message)s"))
     handler.addFilter(RedactingFilter())
     logger.addHandler(handler)
     from_env = {"debug": logging.DEBUG, "info": logging.INFO}.get(os.environ.get(LOG_ENV, "").strip().lower())

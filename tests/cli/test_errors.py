@@ -145,6 +145,8 @@ def test_debug_shows_the_traceback_and_logs(env: FakeCalypso, cli: Cli) -> None:
     assert "Traceback (most recent call last)" in r.err
     assert "NotFoundError" in r.err
     assert env.secret_key not in r.err
+    logs = [line for line in r.err.splitlines() if line.startswith("calypso: debug: ")]
+    assert logs and not any(line.startswith("calypso: debug: calypso:") for line in logs)
 
 
 def test_interrupt_exits_130(env: FakeCalypso, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
