@@ -19,7 +19,7 @@ import math
 from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 from aiohttp import web
@@ -207,19 +207,9 @@ class Fault:
         return answer
 
 
-FAULT_KINDS: tuple[str, ...] = (
-    "status",
-    "html",
-    "delay",
-    "drop",
-    "drop_after_processing",
-    "malformed",
-    "empty",
-    "truncated",
-    "wrong_content_type",
-    "skew_jump",
-)
-"""The names :meth:`Fault.from_json` accepts as ``kind``: the class methods that build a fault."""
+FAULT_KINDS: tuple[str, ...] = ("status", "html", *[kind for kind in get_args(FaultKind) if kind != "status"])
+"""The names :meth:`Fault.from_json` accepts as ``kind``: the class methods that build a fault (every
+:data:`FaultKind`, plus ``html``, a ``status`` fault carrying a gateway's error page)."""
 
 
 _MAX_SECONDS = 1e9
