@@ -68,9 +68,26 @@ from ._transport import AiohttpTransport, AsyncTransport, Request, Response
 __all__ = ["NOT_GIVEN", "AsyncAPIClient"]
 
 if TYPE_CHECKING:
+    import cattrs
+
     from ._operation import Lookup, Operation
 
 logger = logging.getLogger("calypso")
+
+_converter: cattrs.Converter | None = None
+"""The models' converter (cattrs), once a call has needed it."""
+
+
+def _load_converter() -> cattrs.Converter:
+    # Imported with the first call that sends or reads a model, not with the package (cattrs and the model
+    # machinery are most of an import's cost); kept here, because an import statement in the hot path costs a
+    # microsecond on every call even when the module is loaded.
+    global _converter
+    from ._model import converter
+
+    _converter = converter
+    return converter
+
 
 _Self = TypeVar("_Self", bound="AsyncAPIClient")
 
@@ -552,9 +569,7 @@ class AsyncAPIClient:
         else:
             if isinstance(payload, dict):
                 payload = {k: v for k, v in payload.items() if v is not None}
-            from ._model import converter  # cattrs: loaded with the first call, not with the package
-
-            sent = converter.unstructure(payload)
+            sent = (_converter or _load_converter()).unstructure(payload)
             suffix = b',"payload":' + _json.dumps(sent) + b"}"
         effective_timeout = self.timeout if timeout is None else float(timeout)
         if effective_timeout <= 0:
@@ -679,9 +694,7 @@ class AsyncAPIClient:
         if op.response is None:
             return data
         try:
-            from ._model import converter
-
-            return converter.structure(data, op.response)
+            return (_converter or _load_converter()).structure(data, op.response)
         except Exception as exc:
             raise InvalidResponseError(
                 f"{op.name}: unexpected answer shape: {type(exc).__name__}: {exc}",
