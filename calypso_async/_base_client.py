@@ -500,23 +500,13 @@ class AsyncAPIClient:
         # meanwhile: that would make its outcome unknown although nothing happened.
         prepared.fresh = unsafe and not op.raw
 
-        attempt: Callable[[int], Awaitable[Any]]
-        keyed: _KeyedCreate | None = None
-        if lookup is None:
-            attempt = functools.partial(self._attempt, prepared)  # nothing to recover: one coroutine less
-        else:
-            keyed = _KeyedCreate(self, prepared, lookup)
-            attempt = keyed.attempt
-
-        policy = self.retry_policy if prepared.record is None else prepared.record.retry_policy(self.retry_policy)
+        keyed = None if lookup is None else _KeyedCreate(self, prepared, lookup)
         try:
-            result: T = await policy.run(
-                attempt,
-                mode=mode,
-                max_retries=max_retries,
-                before_retry=_log_retry if prepared.record is None else _observed_retry(prepared.record),
-                also_retry=None if keyed is None else keyed.lookup_pending,
-            )
+            if keyed is None and max_retries == 0 and prepared.record is None:
+                # A single attempt (the poller's polls): no retry policy, no partial, one coroutine less.
+                result: T = await self._attempt(prepared, 1)
+            else:
+                result = await self._retrying(prepared, keyed, mode, max_retries)
         except CalypsoError as exc:
             if keyed is not None:
                 failure = keyed.failure(exc)
@@ -541,6 +531,25 @@ class AsyncAPIClient:
         if key is not None and getattr(result, "idempotency_key", key) is None:
             cast(Any, result).idempotency_key = key
         return result
+
+    def _retrying(
+        self, prepared: _Prepared, keyed: _KeyedCreate | None, mode: RetryMode, max_retries: int | None
+    ) -> Awaitable[Any]:
+        """The attempts of one call under the retry policy (observed calls: under their record's)."""
+        record = prepared.record
+        attempt: Callable[[int], Awaitable[Any]]
+        if keyed is None:
+            attempt = functools.partial(self._attempt, prepared)  # nothing to recover: one coroutine less
+        else:
+            attempt = keyed.attempt
+        policy = self.retry_policy if record is None else record.retry_policy(self.retry_policy)
+        return policy.run(
+            attempt,
+            mode=mode,
+            max_retries=max_retries,
+            before_retry=_log_retry if record is None else _observed_retry(record),
+            also_retry=None if keyed is None else keyed.lookup_pending,
+        )
 
     def _prepare(
         self,
