@@ -907,7 +907,7 @@ class BalancePoller:
             logger.debug(
                 "poller: %s polled in %.1f ms (%d balances)", watch.account, (now - started) * 1000.0, len(balances)
             )
-        if previous is not None and previous == balances:
+        if previous is not None and (balances is previous or previous == balances):
             return  # unchanged (numerically): keep the stored dict, the fresh one dies young
         watch.balances = balances
         if previous is None:
