@@ -125,9 +125,14 @@ def _structure_decimal(value: Any, _: Any) -> Decimal:
         raise TypeError(f"not a decimal number: {type(value).__name__}")
     if not result.is_finite():
         raise ValueError("amount is not finite")
-    if abs(result.adjusted()) > 1000:
+    if abs(result.adjusted()) > _MAX_EXPONENT:
         raise ValueError("amount out of any plausible range")
     return result
+
+
+_MAX_EXPONENT = 1000
+"""Amounts beyond ``1E+1000`` (or below ``1E-1000``) are refused: no currency has them, and ``1E+999999999`` would
+cost a billion digits wherever it is printed."""
 
 
 def _structure_datetime(value: Any, _: Any) -> datetime:
@@ -292,6 +297,13 @@ def _init_only_assigns(cls: type[Model]) -> bool:
     return all(f.init and f.validator is None and f.converter is None for f in attrs.fields(cls))
 
 
+def _list_item(tp: Any) -> Any:
+    """``X`` of ``list[X]``; ``None`` for any other type."""
+    if typing.get_origin(tp) is list and len(typing.get_args(tp)) == 1:
+        return typing.get_args(tp)[0]
+    return None
+
+
 def _compile_fast_path(
     cls: type[Model],
     by_wire: dict[str, tuple[str, Callable[[Any, Any], Any], Any]],
@@ -312,7 +324,9 @@ def _compile_fast_path(
         "_known": frozenset(by_wire),
         "_errors": _READ_ERRORS,
         "_dict": dict,
+        "_list": list,
         "_str": str,
+        "_Decimal": Decimal,
         "_new": object.__new__,
     }
     lines = [
@@ -326,8 +340,18 @@ def _compile_fast_path(
     for i, (wire, (name, hook, tp)) in enumerate(by_wire.items()):
         namespace[f"_h{i}"], namespace[f"_t{i}"] = hook, tp
         lines.append(f"        v{i} = get({wire!r})")
+        item = _list_item(tp)
         if hook is _structure_str:  # the common case needs no call: a str is kept as it is
             lines.append(f"        if v{i} is not None and type(v{i}) is not _str: v{i} = _h{i}(v{i}, _t{i})")
+        elif hook is _structure_decimal:  # nor does a finite Decimal of sane magnitude (what the decoder gives)
+            lines.append(
+                f"        if v{i} is not None and (type(v{i}) is not _Decimal or not v{i}.is_finite() "
+                f"or not -{_MAX_EXPONENT} <= v{i}.adjusted() <= {_MAX_EXPONENT}): v{i} = _h{i}(v{i}, _t{i})"
+            )
+        elif item is not None:  # a JSON array: the items' own hook straight away (cattrs' list hook for the rest)
+            namespace[f"_e{i}"], namespace[f"_et{i}"] = converter.get_structure_hook(item), item
+            lines.append(f"        if type(v{i}) is _list: v{i} = [_e{i}(x, _et{i}) for x in v{i}]")
+            lines.append(f"        elif v{i} is not None: v{i} = _h{i}(v{i}, _t{i})")
         else:
             lines.append(f"        if v{i} is not None: v{i} = _h{i}(v{i}, _t{i})")
         args.append(f"{name}=v{i}")
