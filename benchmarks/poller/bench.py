@@ -14,9 +14,11 @@ median of the per-pair ratios. The load average is recorded before and after.
 Set-up: the canned server (:mod:`benchmarks.poller.server`) runs in its own process, pinned to the last CPU;
 this process (the client) is kept off that CPU. Every account is due at once (``first_poll_spread=0``) and
 is polled again as soon as its answer is in (a tiny interval), so the poller stays saturated: round 1 is
-"cold" (connections get opened), the following rounds are "warm". Measured: each round's wall time (from the
-poll counter, sampled every 2 ms), peak RSS of this process (``ru_maxrss``: interpreter, aiohttp, calypso,
-the poller and its snapshots), CPU (user + system, all threads) per poll over the warm rounds. With
+"cold" (connections get opened), the following rounds are "warm". Every run starts after a full garbage
+collection (no run pays for the previous one's garbage). Measured: each round's wall time (from the poll counter,
+read every 10 ms, the end of a round interpolated between two reads), peak RSS of this process (``ru_maxrss``:
+interpreter, aiohttp, calypso, the poller and its snapshots), CPU (user + system, all threads) per poll over the
+warm rounds. With
 ``--store sqlite`` the poller keeps its snapshots in a fresh ``SQLiteStore`` and the store's own CPU (its
 worker thread's) is reported as a share of the client's CPU over the whole run (the cold round writes every
 account's baseline; warm rounds change nothing, so they write nothing).
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import os
@@ -55,6 +58,9 @@ RSS_TARGET_MB = 150.0
 RSS_TARGET_BIG_MB = 250.0
 """Peak RSS target from 50,000 accounts up (the 100,000-account run with ``SQLiteStore``)."""
 STORE_SHARE_TARGET = 0.10
+SAMPLE_EVERY = 0.01
+"""Seconds between two reads of the poller's counters: the end of a round is interpolated between them, so that
+reading the counters (which the baseline does not do) costs the measured client little."""
 
 
 @dataclass
@@ -249,14 +255,19 @@ async def measure(base_url: str, accounts: int, concurrency: int, rounds: int, s
         cpu_start = _cpu()
         await poller.start()
         target = accounts
+        before = (start, cpu_start, 0)
         while len(marks) < rounds:
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(SAMPLE_EVERY)
             stats = poller.stats()
+            now = (clock(), _cpu(), stats.polls)
             max_in_flight = max(max_in_flight, stats.in_flight)
-            while stats.polls >= target and len(marks) < rounds:
-                marks.append(clock())
-                cpu_marks.append(_cpu())
+            while now[2] >= target and len(marks) < rounds:
+                # Where the poll count crossed the round's end, between two samples (polls run at a steady rate).
+                share = (target - before[2]) / (now[2] - before[2])
+                marks.append(before[0] + share * (now[0] - before[0]))
+                cpu_marks.append(before[1] + share * (now[1] - before[1]))
                 target += accounts
+            before = now
         await poller.stop(timeout=5.0)
         cpu_total = _cpu() - cpu_start
         stats = poller.stats()
@@ -308,6 +319,9 @@ def run_all(
         for pair in range(repeat):
             order = ("baseline", "poller") if pair % 2 == 0 else ("poller", "baseline")
             for kind in order:
+                # Every run starts from the same heap: the previous run's garbage (a poller, its 10,000 watches and
+                # the client are reference cycles) would otherwise be traversed by the next run's collections.
+                gc.collect()
                 if kind == "baseline":
                     if with_baseline:
                         run = asyncio.run(baseline(base_url, accounts, concurrency, rounds))
