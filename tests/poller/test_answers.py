@@ -3,11 +3,12 @@ good value, and the next good answer that matches it reports nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
-from calypso_async import AsyncCalypso, InvalidResponseError, Response
+from calypso_async import AsyncCalypso, InvalidResponseError, Request, Response
 from calypso_async.poller import BalancePoller, ManualClock
 
 from .conftest import Recorder, ScriptedTransport
@@ -27,15 +28,20 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("kind", list(BAD))
-async def test_an_unreadable_answer_is_a_poll_error_and_no_change(kind: str) -> None:
-    answers = [GOOD, BAD[kind], GOOD, BAD[kind], GOOD]
-    canned = ScriptedTransport(lambda request: Response(200, {}, answers.pop(0)))
+def _scripted(answer: Callable[[Request], Response]) -> tuple[AsyncCalypso, BalancePoller, Recorder]:
+    """A client whose every request ``answer`` answers, and a poller of ``0xa`` every 10 s on a manual clock."""
     recorder = Recorder()
-    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
+    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=ScriptedTransport(answer))
     poller = BalancePoller(
         client, ["0xa"], interval=10, jitter=0.0, clock=ManualClock(), on_change=recorder, on_error=recorder
     )
+    return client, poller, recorder
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+async def test_an_unreadable_answer_is_a_poll_error_and_no_change(kind: str) -> None:
+    answers = [GOOD, BAD[kind], GOOD, BAD[kind], GOOD]
+    client, poller, recorder = _scripted(lambda request: Response(200, {}, answers.pop(0)))
     try:
         async with poller:
             await poller.advance(10)  # good: the baseline
@@ -59,10 +65,7 @@ async def test_an_unreadable_answer_is_a_poll_error_and_no_change(kind: str) -> 
 
 async def test_an_empty_list_is_a_readable_answer() -> None:
     answers = [GOOD, b'{"account":"0xa","balances":[]}']
-    canned = ScriptedTransport(lambda request: Response(200, {}, answers.pop(0)))
-    recorder = Recorder()
-    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
-    poller = BalancePoller(client, ["0xa"], interval=10, jitter=0.0, clock=ManualClock(), on_change=recorder)
+    client, poller, recorder = _scripted(lambda request: Response(200, {}, answers.pop(0)))
     try:
         async with poller:
             await poller.advance(20)
@@ -77,12 +80,7 @@ async def test_amounts_as_strings_and_integers_are_read_like_the_model_reads_the
         b'{"balances":[{"currency":"BTC","amount":1.5},{"currency":"ETH","amount":"100.0"}]}',
         b'{"balances":[{"currency":"BTC","amount":1.5},{"currency":"ETH","amount":1e9999}]}',
     ]
-    canned = ScriptedTransport(lambda request: Response(200, {}, answers.pop(0)))
-    recorder = Recorder()
-    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
-    poller = BalancePoller(
-        client, ["0xa"], interval=10, jitter=0.0, clock=ManualClock(), on_change=recorder, on_error=recorder
-    )
+    client, poller, recorder = _scripted(lambda request: Response(200, {}, answers.pop(0)))
     try:
         async with poller:
             await poller.advance(10)
@@ -95,10 +93,9 @@ async def test_amounts_as_strings_and_integers_are_read_like_the_model_reads_the
 
 
 async def test_errors_name_the_account_get_operation() -> None:
-    canned = ScriptedTransport(lambda request: Response(404, {}, b'{"errorCode":"004","message":"not found"}'))
-    recorder = Recorder()
-    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
-    poller = BalancePoller(client, ["0xa"], interval=10, clock=ManualClock(), on_error=recorder)
+    client, poller, recorder = _scripted(
+        lambda request: Response(404, {}, b'{"errorCode":"004","message":"not found"}')
+    )
     try:
         async with poller:
             await poller.advance(10)
@@ -120,11 +117,8 @@ async def _poll_answers(answers: list[bytes], monkeypatch: pytest.MonkeyPatch) -
         return decode(body)
 
     monkeypatch.setattr(_poller, "_decode", spy)
-    canned = ScriptedTransport(lambda request: Response(200, {}, answers.pop(0) if len(answers) > 1 else answers[0]))
-    recorder = Recorder()
-    client = AsyncCalypso("k" * 32, "s" * 32, base_url="http://127.0.0.1:9", transport=canned)
-    poller = BalancePoller(
-        client, ["0xa"], interval=10, jitter=0.0, clock=ManualClock(), on_change=recorder, on_error=recorder
+    client, poller, recorder = _scripted(
+        lambda request: Response(200, {}, answers.pop(0) if len(answers) > 1 else answers[0])
     )
     try:
         async with poller:
