@@ -8,6 +8,7 @@ documented: here it is a list of row objects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -119,16 +120,24 @@ def _chain_ok(state: State, currency: str, chains: set[str] | None) -> bool:
     return chains is None or state.currencies[currency].chain in chains
 
 
-def _settlement_report(call: Call, opcode: str) -> Any:
+def _reported(call: Call, records: Iterable[Record]) -> Iterator[Record]:
+    """The caller's records created in the report's period, on the requested chains (all, without a list)."""
     start, end = _period(call)
     chains = _chains(call)
+    for record in records:
+        if (
+            record.account == call.account
+            and _in_period(record, start, end)
+            and _chain_ok(call.state, record.data["currency"], chains)
+        ):
+            yield record
+
+
+def _settlement_report(call: Call, opcode: str) -> Any:
     rows = [
         dict(record.data, walletAddress=record.extra["wallet"])
-        for record in call.state.settlement_transactions
-        if record.account == call.account
-        and record.data["opCode"] == opcode
-        and _in_period(record, start, end)
-        and _chain_ok(call.state, record.data["currency"], chains)
+        for record in _reported(call, call.state.settlement_transactions)
+        if record.data["opCode"] == opcode
     ]
     return {"data": rows}
 
@@ -142,8 +151,6 @@ def settlement_incoming(call: Call) -> Any:
 
 
 def report_payouts(call: Call) -> Any:
-    start, end = _period(call)
-    chains = _chains(call)
     fields = (
         "id",
         "createdDate",
@@ -159,17 +166,12 @@ def report_payouts(call: Call) -> Any:
     )
     rows = [
         {name: record.data[name] for name in fields if name in record.data}
-        for record in call.state.payouts.values()
-        if record.account == call.account
-        and _in_period(record, start, end)
-        and _chain_ok(call.state, record.data["currency"], chains)
+        for record in _reported(call, call.state.payouts.values())
     ]
     return {"data": rows}
 
 
 def report_invoices(call: Call) -> Any:
-    start, end = _period(call)
-    chains = _chains(call)
     fields = (
         "id",
         "createdDate",
@@ -185,15 +187,10 @@ def report_invoices(call: Call) -> Any:
         "fiatAmount",
         "fiatCurrency",
     )
-    rows = []
-    for record in call.state.invoices.values():
-        if record.account != call.account or not _in_period(record, start, end):
-            continue
-        if not _chain_ok(call.state, record.data["currency"], chains):
-            continue
-        row = {name: record.data[name] for name in fields if name in record.data}
-        row["receivedAmount"] = record.received
-        rows.append(row)
+    rows = [
+        {**{name: record.data[name] for name in fields if name in record.data}, "receivedAmount": record.received}
+        for record in _reported(call, call.state.invoices.values())
+    ]
     return {"data": rows}
 
 
