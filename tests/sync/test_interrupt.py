@@ -163,33 +163,31 @@ def keyed_create(started: threading.Event, key: str | None) -> Any:
     return create()
 
 
+def _interrupt_create(portal: Portal, monkeypatch: pytest.MonkeyPatch, key: str | None) -> KeyboardInterrupt:
+    """Ctrl-C (a KeyboardInterrupt in the caller's wait) once the create with ``key`` is in flight."""
+    started = threading.Event()
+
+    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
+        assert started.wait(30)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(portal, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt) as info:
+        portal.run(keyed_create(started, key))
+    return info.value
+
+
 def test_interrupt_of_a_keyed_create_carries_its_idempotency_key(
     portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = threading.Event()
-
-    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
-        assert started.wait(30)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(portal, "_wait", interrupted)
-    with pytest.raises(KeyboardInterrupt) as info:
-        portal.run(keyed_create(started, "3f0c9a52-key"))
-    assert getattr(info.value, "idempotency_key", None) == "3f0c9a52-key"
-    assert getattr(info.value, "operation", None) == "payouts.create"
+    interrupt = _interrupt_create(portal, monkeypatch, "3f0c9a52-key")
+    assert getattr(interrupt, "idempotency_key", None) == "3f0c9a52-key"
+    assert getattr(interrupt, "operation", None) == "payouts.create"
 
 
 def test_interrupt_of_an_unkeyed_call_gets_no_key(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
-    started = threading.Event()
-
-    def interrupted(future: concurrent.futures.Future[Any]) -> Any:
-        assert started.wait(30)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(portal, "_wait", interrupted)
-    with pytest.raises(KeyboardInterrupt) as info:
-        portal.run(keyed_create(started, None))
-    assert getattr(info.value, "idempotency_key", None) is None
+    interrupt = _interrupt_create(portal, monkeypatch, None)
+    assert getattr(interrupt, "idempotency_key", None) is None
 
 
 def test_ctrl_c_around_a_sync_keyed_create_puts_its_key_on_the_interrupt(
