@@ -8,6 +8,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from calypso_async import (
@@ -24,7 +25,7 @@ from calypso_async import (
     RetryPolicy,
     ServerError,
 )
-from calypso_async._operation import Operation
+from calypso_async._operation import Lookup, Operation
 from calypso_async.testing import MockTransport as StubTransport
 from calypso_async.testing import error_response as error
 from calypso_async.testing import json_response as ok
@@ -51,6 +52,8 @@ CREATE = Operation(
     idempotency_field="idempotencyKey",
     money_moving=True,
 )
+KEYED_WITH_LOOKUP = attrs.evolve(CREATE, lookup=Lookup(operation=READ, field="idempotencyKey"))
+"""A keyed create whose object can be found again by its key (after a "duplicate key" answer)."""
 UNKEYED = Operation(
     name="exchanges.create",
     method="POST",
@@ -292,41 +295,17 @@ async def test_calls_share_one_retry_log_callback_instead_of_building_one_each(m
 
 
 async def test_a_validation_error_that_mentions_the_key_is_raised_without_a_lookup() -> None:
-    from calypso_async._operation import Lookup
-
-    keyed = Operation(
-        name="things.create",
-        method="POST",
-        path="/api/v1/thing/create",
-        account=True,
-        payload="required",
-        idempotency_field="idempotencyKey",
-        money_moving=True,
-        lookup=Lookup(operation=READ, field="idempotencyKey"),
-    )
     transport = StubTransport(error(400, "001", "idempotencyKey must be a UUID"))
     with pytest.raises(BadRequestError):
-        await make(transport)._call(keyed, {"amount": 1, "idempotencyKey": "not-a-uuid"})
+        await make(transport)._call(KEYED_WITH_LOOKUP, {"amount": 1, "idempotencyKey": "not-a-uuid"})
     assert len(transport.requests) == 1
 
 
 async def test_a_duplicate_key_message_from_an_older_api_fetches_and_compares() -> None:
-    from calypso_async._operation import Lookup
-
-    keyed = Operation(
-        name="things.create",
-        method="POST",
-        path="/api/v1/thing/create",
-        account=True,
-        payload="required",
-        idempotency_field="idempotencyKey",
-        money_moving=True,
-        lookup=Lookup(operation=READ, field="idempotencyKey"),
-    )
     found = {"id": "t-1", "amount": 5, "idempotencyKey": "k-1"}
     transport = StubTransport(error(409, None, "IdempotencyKey k-1 already exists"), ok(found))
-    assert await make(transport)._call(keyed, {"amount": Decimal("5.0"), "idempotencyKey": "k-1"}) == found
+    assert await make(transport)._call(KEYED_WITH_LOOKUP, {"amount": Decimal("5.0"), "idempotencyKey": "k-1"}) == found
     transport = StubTransport(error(409, None, "IdempotencyKey k-1 already exists"), ok(found))
     with pytest.raises(DuplicateIdempotencyKeyError) as info:
-        await make(transport)._call(keyed, {"amount": Decimal("6"), "idempotencyKey": "k-1"})
+        await make(transport)._call(KEYED_WITH_LOOKUP, {"amount": Decimal("6"), "idempotencyKey": "k-1"})
     assert info.value.existing == found and "amount" in info.value.message
