@@ -8,9 +8,6 @@ at once, and the exit is silent.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,7 +15,7 @@ import pytest
 
 from calypso_async.testing import FakeCalypso
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import run_python
 
 SCRIPT = textwrap.dedent(
     """
@@ -80,25 +77,7 @@ def test_patched_process_calls_concurrently_resolves_names_and_exits_silently(tm
     except Exception as exc:
         pytest.skip(f"gevent cannot be imported here: {exc!r}")
     with FakeCalypso.run_in_thread() as server:
-        env = dict(os.environ)
-        env.pop("PYTHONASYNCIODEBUG", None)
-        env.update(
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-            CALYPSO_API_KEY=server.api_key,
-            CALYPSO_SECRET_KEY=server.secret_key,
-            CALYPSO_ACCOUNT=server.account_id,
-            CALYPSO_BASE_URL=server.base_url,
-        )
-        # subprocess.run kills the child when the (hang-guard) timeout expires
-        done = subprocess.run(
-            [sys.executable, "-W", "error", "-c", SCRIPT],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=300,
-            check=False,
-        )
+        done = run_python(SCRIPT, server, timeout=300)  # killed when the (hang-guard) timeout expires
     expected = ["True", "other", "loop", "fine", "True", "True", "hub-call-refused", "True"]
     assert done.stdout.split() == expected, done.stdout + done.stderr
     assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from calypso_async.testing import FakeCalypso
 
+from ..conftest import run_python
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process model")
 
-ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
 import os, traceback, warnings
@@ -59,22 +57,6 @@ def server() -> Iterator[FakeCalypso]:
 
 
 def test_sync_copy_is_rebuilt_in_a_fork_child(server: FakeCalypso) -> None:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(
-        CALYPSO_API_KEY=server.api_key,
-        CALYPSO_SECRET_KEY=server.secret_key,
-        CALYPSO_ACCOUNT=server.account_id,
-        CALYPSO_BASE_URL=server.base_url,
-    )
-    done = subprocess.run(
-        [sys.executable, "-W", "error", "-c", SCRIPT],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(SCRIPT, server)
     assert done.stdout.strip() == "child 0", done.stdout + done.stderr
     assert done.returncode == 0 and done.stderr == ""

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +14,7 @@ from calypso_sync import Calypso
 from calypso_sync._base import SyncClient, SyncResource
 from calypso_sync._portal import Portal
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import ROOT, python_env
 
 
 @pytest.fixture
@@ -53,37 +51,6 @@ def portal(monkeypatch: pytest.MonkeyPatch) -> Iterator[Portal]:
         yield private
     finally:
         private.shutdown()
-
-
-def python_env(server: FakeCalypso | None) -> dict[str, str]:
-    """Environment of a child interpreter: this checkout first, every warning an error, ``CALYPSO_*`` set."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONWARNINGS"] = "error"
-    env.pop("PYTHONASYNCIODEBUG", None)
-    if server is not None:
-        env.update(
-            CALYPSO_API_KEY=server.api_key,
-            CALYPSO_SECRET_KEY=server.secret_key,
-            CALYPSO_ACCOUNT=server.account_id,
-            CALYPSO_BASE_URL=server.base_url,
-        )
-    return env
-
-
-def run_python(
-    code: str, server: FakeCalypso | None = None, *, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter with ``-W error`` and wait for it."""
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=python_env(server),
-        timeout=timeout,
-        check=False,
-    )
 
 
 @contextlib.contextmanager

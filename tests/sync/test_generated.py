@@ -14,7 +14,7 @@ import calypso_async.resources
 from calypso_async import AsyncCalypso
 from calypso_sync import Calypso
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 OPERATIONS = json.loads((ROOT / "calypso_async" / "_spec" / "operations.json").read_text("utf-8"))
 RESOURCES = {

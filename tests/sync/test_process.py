@@ -9,7 +9,7 @@ import pytest
 
 from calypso_async.testing import FakeCalypso
 
-from .conftest import run_python
+from ..conftest import run_python
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process model")
 
