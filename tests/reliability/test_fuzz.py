@@ -36,8 +36,14 @@ FUZZ = settings(
     derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck), max_examples=25
 )
 
+# Every exported name, fetched: the models package loads its modules lazily, so ``vars(models)`` holds only those
+# some earlier test happened to touch (none, when this file runs alone).
 MODELS: list[type[Model]] = sorted(
-    (obj for obj in vars(models).values() if isinstance(obj, type) and issubclass(obj, Model) and obj is not Model),
+    (
+        obj
+        for obj in (getattr(models, name) for name in models.__all__)
+        if isinstance(obj, type) and issubclass(obj, Model) and obj is not Model
+    ),
     key=lambda cls: cls.__name__,
 )
 
