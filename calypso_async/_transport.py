@@ -11,7 +11,7 @@ server (``APIConnectionError.request_sent``), which decides what may be retried 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -248,11 +248,7 @@ class AiohttpTransport:
                 timeout=self._timeout(request.timeout),
                 **route.kwargs,
             ) as resp:
-                length = resp.content_length
-                if length is not None and length <= self._max_response_bytes and "Content-Encoding" not in resp.headers:
-                    body = await resp.read()  # the common answer: its size is known and within the limit
-                else:
-                    body = await self._read(resp)
+                body = await self._read(resp)
                 return Response(resp.status, resp.headers, body)
         except aiohttp.ConnectionTimeoutError as exc:
             raise APITimeoutError(f"could not connect within {self._connect_timeout} s", request_sent=False) from exc
@@ -281,7 +277,12 @@ class AiohttpTransport:
         except OSError as exc:
             raise APIConnectionError(f"connection failed: {exc}") from exc
 
-    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+    def _read(self, resp: aiohttp.ClientResponse) -> Awaitable[bytes]:
+        """The answer's body, at most ``max_response_bytes`` of it.
+
+        Not a coroutine itself: the common answer (identity encoding, a Content-Length within the limit) is
+        aiohttp's own ``read()``, with no coroutine of calypso's around it.
+        """
         limit = self._max_response_bytes
         length = resp.content_length
         if length is not None and length > limit:
@@ -290,7 +291,11 @@ class AiohttpTransport:
             )
         # Content-Length is the compressed size for gzip/deflate: only identity answers may be read at once.
         if length is not None and resp.headers.get("Content-Encoding", "identity").lower() in ("", "identity"):
-            return await resp.read()
+            return resp.read()
+        return self._read_capped(resp, limit)
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
+        """Read a compressed or unsized answer in chunks, refusing it once it exceeds ``limit`` bytes."""
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):
