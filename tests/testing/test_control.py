@@ -4,10 +4,8 @@ actions drive them from a shell; both refuse to act unless the server is on loop
 from __future__ import annotations
 
 import os
-import selectors
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +23,8 @@ from calypso_async.cli import main
 from calypso_async.testing import FakeCalypso, Fault
 from calypso_async.testing._control import control_routes, is_loopback
 from calypso_sync import Calypso
+
+from ..cli.conftest import read_until
 
 Control = Callable[..., Awaitable[tuple[int, Any]]]
 
@@ -288,7 +288,7 @@ def test_standalone_server_prints_and_serves_its_control_endpoints() -> None:
         env=env,
     )
     try:
-        seen = _read_until(proc, "Ctrl-C")
+        seen = read_until(proc, "Ctrl-C", timeout=30.0)
         control_line = next(line for line in seen.splitlines() if line.startswith("control: "))
         url = control_line.split()[1]
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url + "state", timeout=20) as resp:
@@ -300,23 +300,6 @@ def test_standalone_server_prints_and_serves_its_control_endpoints() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-
-
-def _read_until(proc: subprocess.Popen[bytes], marker: str, timeout: float = 30.0) -> str:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    seen = b""
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while marker.encode() not in seen:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                raise AssertionError(f"no {marker!r} within {timeout} s; got {seen!r}")
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                raise AssertionError(f"process ended before {marker!r}; got {seen!r}")
-            seen += chunk
-    return seen.decode()
 
 
 def test_docs_show_every_control_endpoint_and_action() -> None:
